@@ -10,12 +10,13 @@ import hashlib, importlib, json, os, re, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from .data import CoverSet, CoverError, load_cover, file_sha256
+from PIL import ImageOps
+from .data import CoverSet, CoverError, load_cover, file_sha256, _flatten
 
 # %% auto #0
 __all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'BackboneError', 'lite_weights_file',
            'convert_lite_state_dict', 'load_lite', 'create_backbone', 'backbone_id', 'preprocessing', 'make_transform',
-           'default_cache_dir', 'EmbeddingCache', 'cache_key', 'Embeddings', 'embed']
+           'default_cache_dir', 'EmbeddingCache', 'cache_key', 'Embeddings', 'embed', 'Embedder']
 
 # %% ../nbs/02_embed.ipynb #b1eb9517
 LITE_SHA256 = {
@@ -310,3 +311,37 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
                       groups=df.group.iloc[keep].tolist(), splits=df.split.iloc[keep].tolist(),
                       sha256=[hashed[i][0] for i in keep], backbone=bid, preprocessing=prep,
                       errors=[(df.path.iloc[i], errors[i]) for i in sorted(errors)], n_computed=computed if todo else 0)
+
+# %% ../nbs/02_embed.ipynb #e8501c43
+class Embedder:
+    "A loaded backbone and its preprocessing, to embed paths or PIL images as they come."
+    def __init__(self, backbone:str=DEFAULT_BACKBONE, # timm name or packaged backbone
+                 image_size:int|None=None, crop_pct:float|None=None, # as in `embed`
+                 tta:bool=False, # average each cover with its mirror image
+                 device:str|None=None, # default: CUDA if available
+                 prep:dict|None=None): # a stored `preprocessing` dict (overrides `image_size` and `crop_pct`)
+        import torch
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.model = create_backbone(backbone).to(self.device).to(memory_format=torch.channels_last).eval()
+        self.backbone,self.tta = backbone_id(backbone, self.model),tta
+        self.preprocessing = dict(prep) if prep else preprocessing(self.model, image_size, crop_pct)
+        self.tfm = make_transform(self.preprocessing)
+        self.dim = self.model.num_features
+
+    def _tensor(self, item):
+        if isinstance(item, (str, Path)): im = load_cover(item, draft=max(self.preprocessing['input_size'][1:]))
+        else: im = _flatten(ImageOps.exif_transpose(item))
+        return self.tfm(im)
+
+    def __call__(self, items, # paths or PIL images
+                 batch_size:int=32) -> tuple[np.ndarray, dict[int, str]]:
+        "A (len(items), dim) float32 matrix, zero rows for unreadable items, and {position: reason} for those."
+        import torch
+        X,errors = np.zeros((len(items), self.dim), np.float32),{}
+        for b in range(0, len(items), batch_size):
+            xs,rows = [],[]
+            for i in range(b, min(b + batch_size, len(items))):
+                try: xs.append(self._tensor(items[i])); rows.append(i)
+                except CoverError as e: errors[i] = e.reason
+            if rows: X[rows] = _forward(self.model, torch.stack(xs), self.device, self.tta)
+        return X,errors
