@@ -231,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     pipeline_args(d, 'covergenre-demo')
     d.add_argument('--n-per-genre', type=_positive, default=40, help='synthetic covers per genre (default: %(default)s)')
     d.add_argument('--size', type=_positive, default=128, help='cover size in pixels (default: %(default)s)')
-    d.add_argument('--epochs', type=_positive, default=2, help='fine-tuning epochs after the frozen one (default: %(default)s)')
+    d.add_argument('--epochs', type=_positive, default=1, help='fine-tuning epochs after the frozen one (default: %(default)s)')
     d.add_argument('--ft-size', type=_positive, default=128, help='fine-tuning image size (default: %(default)s)')
     d.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
     d.set_defaults(fn=cmd_demo)
