@@ -88,7 +88,7 @@ def cover_learner(dls, # from `cover_dls`
         res = body.load_state_dict(convert_lite_state_dict(sd, body), strict=True)
         assert not res.missing_keys and not res.unexpected_keys
         learn.freeze()
-    if dls.device.type == 'cuda': learn = learn.to_channelslast().to_fp16()
+    if dls.device.type == 'cuda': learn = learn.to_channelslast()  # channels-last with mixed precision (adds fastai's MixedPrecision once)
     learn.covergenre_arch = arch
     return learn
 
