@@ -14,9 +14,10 @@ from PIL import ImageOps
 from .data import CoverSet, CoverError, load_cover, file_sha256, _flatten
 
 # %% auto #0
-__all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'BackboneError', 'lite_weights_file',
+__all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'FEATURES', 'BackboneError', 'lite_weights_file',
            'convert_lite_state_dict', 'load_lite', 'create_backbone', 'backbone_id', 'preprocessing', 'make_transform',
-           'default_cache_dir', 'EmbeddingCache', 'cache_key', 'Embeddings', 'embed', 'Embedder']
+           'default_cache_dir', 'EmbeddingCache', 'cache_key', 'Embeddings', 'embed', 'Embedder', 'style_features',
+           'feature_blocks']
 
 # %% ../nbs/02_embed.ipynb #b1eb9517
 LITE_SHA256 = {
@@ -118,18 +119,24 @@ def backbone_id(name:str, model=None) -> str:
 def preprocessing(model, # a timm backbone
                   image_size:int|None=None, # input size in pixels (default: the backbone's)
                   crop_pct:float|None=None, # share of the resized cover kept by the centre crop (default: the backbone's)
+                  features:str='pooled', # which vector: 'pooled' embedding or multi-layer 'style' statistics
                  ) -> dict:
-    "timm's data config for `model`, with optional size and crop overrides."
+    "timm's data config for `model`, with optional size and crop overrides (and the feature kind, unless 'pooled')."
     import timm
     cfg = dict(timm.data.resolve_model_data_config(model))
     if image_size: cfg['input_size'] = (3, image_size, image_size)
     if crop_pct: cfg['crop_pct'] = crop_pct
-    return {k: (list(v) if isinstance(v, tuple) else v) for k,v in cfg.items()}
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k,v in cfg.items()}
+    if features != 'pooled': cfg.update(features=features, blocks=feature_blocks(model, features))
+    return cfg
+
+_NOT_TRANSFORM = ('features', 'blocks')  # settings of the vector, not of the image transform
 
 def make_transform(cfg:dict):
     "The eval transform (PIL image -> normalised tensor) for a `preprocessing` config."
     import timm
-    return timm.data.create_transform(**{k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items()}, is_training=False)
+    return timm.data.create_transform(**{k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items() if k not in _NOT_TRANSFORM},
+                                      is_training=False)
 
 # %% ../nbs/02_embed.ipynb #0bdbf115
 def default_cache_dir() -> Path:
@@ -176,7 +183,8 @@ class EmbeddingCache:
 def cache_key(backbone:str, prep:dict, tta:bool) -> str:
     "Folder name for a backbone + preprocessing combination."
     h = hashlib.sha256(json.dumps([backbone, prep, tta, 1], sort_keys=True).encode()).hexdigest()[:16]
-    return f"{backbone.split('@')[0]}-{h}"
+    kind = f"-{prep['features']}" if prep.get('features', 'pooled') != 'pooled' else ''
+    return f"{backbone.split('@')[0]}{kind}-{h}"
 
 # %% ../nbs/02_embed.ipynb #a42e78b1
 @dataclass
@@ -194,7 +202,13 @@ class Embeddings:
     n_computed: int = 0        # covers (distinct files) embedded in this run; the rest came from the cache
 
     def __len__(self): return len(self.X)
-    def __repr__(self): return f'Embeddings({len(self)} x {self.X.shape[1]}, {self.backbone}, {len(self.errors)} errors)'
+    def __repr__(self): return f'Embeddings({len(self)} x {self.X.shape[1]}, {self.backbone}, {self.features}, {len(self.errors)} errors)'
+    @property
+    def features(self) -> str: return self.preprocessing.get('features', 'pooled')
+    @property
+    def blocks(self) -> list[int]:
+        "Sizes of the feature blocks that make up a row (one block for pooled embeddings)."
+        return list(self.preprocessing.get('blocks') or [self.X.shape[1]])
     @property
     def classes(self) -> list[str]: return CoverSet(self._df()).classes
     def _df(self):
@@ -246,13 +260,14 @@ def _sha_or_error(path) -> tuple[str|None, str|None]:
     except OSError as e: return None, f'cannot read file ({e.strerror or e})'
 
 # %% ../nbs/02_embed.ipynb #0d0c1de4
-def _forward(model, x, device, tta:bool):
-    "Pooled features of a batch (mean with the mirrored batch if `tta`), as float32 numpy."
+def _forward(model, x, device, tta:bool, features:str='pooled'):
+    "`features` of a batch (mean with the mirrored batch if `tta`), as float32 numpy."
     import torch
+    f1 = model if features == 'pooled' else lambda x: torch.cat(style_features(model, x), 1)
     x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == 'cuda'):
-        f = model(x)
-        if tta: f = (f + model(torch.flip(x, dims=[3])))/2
+        f = f1(x)
+        if tta: f = (f + f1(torch.flip(x, dims=[3])))/2
     return f.float().cpu().numpy()
 
 def embed(covers, # a CoverSet, a genre-folder tree or a CSV
@@ -265,13 +280,14 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
           tta:bool=False, # average each cover with its mirror image
           cache_dir=None, # cache folder (default: `default_cache_dir()`); False: no cache
           progress:bool=True, # show a progress bar
+          features:str='pooled', # 'pooled' embedding, or 'style': multi-layer statistics (see `style_features`)
          ) -> Embeddings:
     "Embed every readable cover with `backbone`, computing only what the cache lacks."
     import torch
     covers = CoverSet.from_path(covers)
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     skel = _skeleton(backbone)  # weights are loaded only if something needs embedding
-    bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct)
+    bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct, features)
     cache = EmbeddingCache(default_cache_dir() if cache_dir is None else cache_dir, cache_key(bid, prep, tta)) if cache_dir is not False else None
     hashed = [_sha_or_error(p) for p in covers.df.path]
     known = cache.load() if cache else {}
@@ -295,7 +311,7 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
             for k,r in enumerate(reasons):
                 if r: errors[batch[k]] = r
             if ok:
-                f = _forward(model, x[ok], device, tta)
+                f = _forward(model, x[ok], device, tta, features)
                 shas = [hashed[batch[k]][0] for k in ok]
                 known.update(zip(shas, f)); computed += len(ok)
                 if cache: cache.add(shas, f)
@@ -306,7 +322,7 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
         if sha and sha not in known and i not in errors: errors[i] = errors[todo[sha]]
     keep = [i for i,(sha,_) in enumerate(hashed) if sha in known]
     df = covers.df
-    return Embeddings(X=np.stack([known[hashed[i][0]] for i in keep]).astype(np.float32) if keep else np.zeros((0, skel.num_features), np.float32),
+    return Embeddings(X=np.stack([known[hashed[i][0]] for i in keep]).astype(np.float32) if keep else np.zeros((0, sum(prep.get('blocks') or [skel.num_features])), np.float32),
                       paths=df.path.iloc[keep].tolist(), genres=df.genre.iloc[keep].tolist(),
                       groups=df.group.iloc[keep].tolist(), splits=df.split.iloc[keep].tolist(),
                       sha256=[hashed[i][0] for i in keep], backbone=bid, preprocessing=prep,
@@ -319,14 +335,16 @@ class Embedder:
                  image_size:int|None=None, crop_pct:float|None=None, # as in `embed`
                  tta:bool=False, # average each cover with its mirror image
                  device:str|None=None, # default: CUDA if available
-                 prep:dict|None=None): # a stored `preprocessing` dict (overrides `image_size` and `crop_pct`)
+                 prep:dict|None=None, # a stored `preprocessing` dict (overrides `image_size`, `crop_pct` and `features`)
+                 features:str='pooled'): # 'pooled' or 'style', as in `embed`
         import torch
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.model = create_backbone(backbone).to(self.device).to(memory_format=torch.channels_last).eval()
         self.backbone,self.tta = backbone_id(backbone, self.model),tta
-        self.preprocessing = dict(prep) if prep else preprocessing(self.model, image_size, crop_pct)
+        self.preprocessing = dict(prep) if prep else preprocessing(self.model, image_size, crop_pct, features)
+        self.features = self.preprocessing.get('features', 'pooled')
         self.tfm = make_transform(self.preprocessing)
-        self.dim = self.model.num_features
+        self.dim = sum(self.preprocessing.get('blocks') or [self.model.num_features])
 
     def _tensor(self, item):
         if isinstance(item, (str, Path)): im = load_cover(item, draft=max(self.preprocessing['input_size'][1:]))
@@ -343,5 +361,45 @@ class Embedder:
             for i in range(b, min(b + batch_size, len(items))):
                 try: xs.append(self._tensor(items[i])); rows.append(i)
                 except CoverError as e: errors[i] = e.reason
-            if rows: X[rows] = _forward(self.model, torch.stack(xs), self.device, self.tta)
+            if rows: X[rows] = _forward(self.model, torch.stack(xs), self.device, self.tta, self.features)
         return X,errors
+
+# %% ../nbs/02_embed.ipynb #a1f3c0d2
+FEATURES = ('pooled', 'style')
+
+def style_features(model, # a timm EfficientNet(-Lite): `conv_stem`, `bn1`, `blocks` (stages), `conv_head`, `bn2`
+                   x, # a batch of preprocessed covers
+                   first_stage:int=3, # first stage whose statistics are kept
+                  ) -> list:
+    "(B, c) blocks: per-channel mean and std of each stage's output and expanded activations, then the pooled embedding."
+    import torch
+    if not all(hasattr(model, a) for a in ('conv_stem', 'bn1', 'blocks', 'conv_head', 'bn2')):
+        raise BackboneError(f"features='style' needs an EfficientNet-family backbone, not {type(model).__name__}")
+    expanded,hooks = {},[]
+    def grab(i):
+        def hook(module, inp, out): expanded[i] = out
+        return hook
+    for i in range(first_stage, len(model.blocks)): hooks.append(model.blocks[i][-1].bn1.register_forward_hook(grab(i)))
+    try:
+        h = model.bn1(model.conv_stem(x)); outs = []
+        for stage in model.blocks: h = stage(h); outs.append(h)
+        head = model.bn2(model.conv_head(h))
+    finally:
+        for hk in hooks: hk.remove()
+    blocks = []
+    for f in outs[first_stage:] + [expanded[i] for i in sorted(expanded)]:
+        f = f.float().flatten(2); blocks += [f.mean(2), f.std(2)]
+    return blocks + [head.float().mean((2, 3))]
+
+def feature_blocks(model, # a timm backbone (weights do not matter)
+                   features:str='pooled', # 'pooled' or 'style'
+                  ) -> list[int]:
+    "Sizes of the blocks that make up one vector of `features` from `model`."
+    import torch
+    if features not in FEATURES: raise ValueError(f'features must be one of {FEATURES}, not {features!r}')
+    if features == 'pooled': return [model.num_features]
+    was = model.training; model.eval()
+    try:
+        x = torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)  # on the model's device
+        with torch.inference_mode(): return [b.shape[1] for b in style_features(model, x)]
+    finally: model.train(was)

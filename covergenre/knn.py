@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 # %% auto #0
-__all__ = ['l2_normalize', 'KNNClassifier', 'grouped_folds', 'choose_k', 'LinearProbe', 'save_embedding_classifier',
+__all__ = ['l2_normalize', 'KNNClassifier', 'grouped_folds', 'choose_k', 'LinearProbe', 'KernelSVC', 'save_embedding_classifier',
            'load_embedding_classifier', 'evaluate', 'cross_validate']
 
 # %% ../nbs/03_knn.ipynb #6d0f94eb
@@ -103,6 +103,88 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray: return self.lr_.decision_function(self._z(X))
     def predict(self, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
 
+# %% ../nbs/03_knn.ipynb #c5a1e002
+def _ovo_to_ovr(D, n:int) -> np.ndarray:
+    "Pairwise decision values (libsvm's order of pairs) to one-vs-rest scores: votes + confidence in (-1/3, 1/3)."
+    votes,conf,p = np.zeros((len(D), n)),np.zeros((len(D), n)),0
+    for i in range(n):
+        for j in range(i + 1, n):
+            d = D[:, p]; votes[:, i] += d >= 0; votes[:, j] += d < 0
+            conf[:, i] += d; conf[:, j] -= d; p += 1
+    return votes + conf/(3*(np.abs(conf) + 1))
+
+class KernelSVC(ClassifierMixin, BaseEstimator):
+    "Support-vector classifier on the mean of one RBF kernel per block of standardised features."
+    def __init__(self, blocks:tuple=(), # sizes of the feature blocks (`Embeddings.blocks`); () is one block
+                 C:float|str=3.0, # margin penalty, or 'auto': chosen by grouped CV from `C_grid`
+                 gamma:float|str=0.8, # RBF width on each block's scaled distance, or 'auto' (from `gamma_grid`)
+                 C_grid:tuple=(1, 3, 10), gamma_grid:tuple=(0.5, 0.8, 1.2), # candidates for 'auto'
+                 class_weight:str|None=None): # None or 'balanced'
+        self.blocks,self.C,self.gamma,self.C_grid,self.gamma_grid,self.class_weight = blocks,C,gamma,C_grid,gamma_grid,class_weight
+
+    def _z(self, X): return (np.asarray(X, np.float32) - self.mean_)/self.scale_
+
+    def _kernels(self, A, B, gammas) -> list[np.ndarray]:
+        "Kernel matrices between rows of `A` and `B` (standardised), one per gamma."
+        Ks,o = [np.zeros((len(A), len(B)), np.float32) for _ in gammas],0
+        for d in self.blocks_:
+            a,b = A[:, o:o+d],B[:, o:o+d]; o += d
+            D = np.maximum((a*a).sum(1)[:, None] + (b*b).sum(1)[None] - 2*a @ b.T, 0)
+            for K,g in zip(Ks, gammas): K += np.exp(-g*D)
+        return [K/len(self.blocks_) for K in Ks]
+
+    def _svc(self, C):
+        from sklearn.svm import SVC
+        return SVC(C=C, kernel='precomputed', class_weight=self.class_weight)
+
+    def fit(self, X, y, groups=None):
+        "Standardise, choose `C`/`gamma` by grouped CV on `groups` if 'auto', fit the SVM, keep what predicts."
+        X,y = np.asarray(X, np.float32),np.asarray(y)
+        self.blocks_ = [int(b) for b in self.blocks] or [X.shape[1]]
+        if sum(self.blocks_) != X.shape[1]: raise ValueError(f'blocks add up to {sum(self.blocks_)}, X has {X.shape[1]} columns')
+        self.mean_ = X.mean(0)
+        self.scale_ = (X.std(0) + 1e-6)*np.repeat(np.sqrt(np.array(self.blocks_, np.float32)), self.blocks_)
+        Z = self._z(X)
+        gs = list(self.gamma_grid) if self.gamma == 'auto' else [self.gamma]
+        Cs = list(self.C_grid) if self.C == 'auto' else [self.C]
+        Ks = self._kernels(Z, Z, gs)
+        self.cv_scores_ = {}
+        if len(gs)*len(Cs) > 1:
+            for g,K in zip(gs, Ks):
+                for C in Cs:
+                    hits = 0
+                    for tr,te in grouped_folds(y, groups):
+                        m = self._svc(C).fit(K[np.ix_(tr, tr)], y[tr])
+                        hits += (m.classes_[m.decision_function(K[np.ix_(te, tr)]).argmax(1)] == y[te]).sum()
+                    self.cv_scores_[(g, C)] = hits/len(y)
+        self.gamma_,self.C_ = max(self.cv_scores_, key=self.cv_scores_.get) if self.cv_scores_ else (gs[0], Cs[0])
+        svc = self._svc(self.C_).fit(Ks[gs.index(self.gamma_)], y)
+        self.classes_,self.sv_ = svc.classes_,Z[svc.support_].astype(np.float16)
+        self.dual_coef_,self.intercept_,self.n_support_ = svc.dual_coef_,svc.intercept_,svc.n_support_.astype(np.int64)
+        return self
+
+    def _pairwise(self, X) -> np.ndarray:
+        "libsvm's one-vs-one decision values (n, pairs), from the stored support vectors."
+        K = self._kernels(self._z(X), self.sv_.astype(np.float32), [self.gamma_])[0].astype(np.float64)
+        s,n,cols = np.r_[0, np.cumsum(self.n_support_)],len(self.classes_),[]
+        for i in range(n):
+            for j in range(i + 1, n):
+                si,sj = slice(s[i], s[i+1]),slice(s[j], s[j+1])
+                cols.append(K[:, si] @ self.dual_coef_[j-1, si] + K[:, sj] @ self.dual_coef_[i, sj])
+        return np.stack(cols, 1) + self.intercept_
+
+    def decision_function(self, X) -> np.ndarray:
+        "One-vs-rest scores (scikit-learn's `ovr` shape for `SVC`)."
+        check_is_fitted(self, 'sv_')
+        return _ovo_to_ovr(self._pairwise(X), len(self.classes_))
+
+    def predict_proba(self, X) -> np.ndarray:
+        "Softmax of `decision_function`: sums to 1 and ranks the genres; not calibrated."
+        s = self.decision_function(X); e = np.exp(s - s.max(1, keepdims=True))
+        return e/e.sum(1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray: return self.classes_[self.decision_function(X).argmax(1)]
+
 # %% ../nbs/03_knn.ipynb #ae75b2d0
 def _arrays(clf) -> tuple[dict, dict]:
     "The arrays and the JSON-able settings of a fitted classifier."
@@ -111,9 +193,13 @@ def _arrays(clf) -> tuple[dict, dict]:
     if isinstance(clf, LinearProbe):
         return (dict(coef=clf.lr_.coef_, intercept=clf.lr_.intercept_, mean=clf.mean_, scale=clf.scale_),
                 dict(type='probe', C=clf.C, class_weight=clf.class_weight))
+    if isinstance(clf, KernelSVC):
+        return (dict(mean=clf.mean_, scale=clf.scale_, sv=clf.sv_, dual_coef=clf.dual_coef_, intercept=clf.intercept_,
+                     n_support=clf.n_support_),
+                dict(type='svc', blocks=clf.blocks_, C=float(clf.C_), gamma=float(clf.gamma_), class_weight=clf.class_weight))
     raise TypeError(f'cannot save a {type(clf).__name__}')
 
-def save_embedding_classifier(clf, path, # a fitted KNNClassifier or LinearProbe; a folder
+def save_embedding_classifier(clf, path, # a fitted KNNClassifier, LinearProbe or KernelSVC; a folder
                     **extra, # more settings to store in config.json
                    ) -> Path:
     "Write `clf` to `path/weights.safetensors` + `path/config.json`."
@@ -141,6 +227,11 @@ def load_embedding_classifier(path):
         clf.lr_ = LogisticRegression(C=c['C'], class_weight=c['class_weight'])
         clf.lr_.coef_,clf.lr_.intercept_,clf.lr_.classes_ = a['coef'],a['intercept'],classes
         clf.classes_ = classes
+    elif c['type'] == 'svc':
+        clf = KernelSVC(tuple(c['blocks']), c['C'], c['gamma'], class_weight=c['class_weight'])
+        clf.blocks_,clf.C_,clf.gamma_,clf.classes_ = c['blocks'],c['C'],c['gamma'],classes
+        clf.mean_,clf.scale_,clf.sv_ = a['mean'],a['scale'],a['sv']
+        clf.dual_coef_,clf.intercept_,clf.n_support_ = a['dual_coef'],a['intercept'],a['n_support']
     else: raise ValueError(f"{path/'config.json'}: unknown classifier type {c['type']!r}")
     return clf
 

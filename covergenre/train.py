@@ -13,8 +13,8 @@ from .data import CoverSet, CoverError, load_cover
 from .embed import LITE_SHA256, BackboneError, lite_weights_file, load_lite, convert_lite_state_dict
 
 # %% auto #0
-__all__ = ['data_config', 'cover_dls', 'cover_learner', 'fine_tune_covers', 'export_classifier', 'CoverClassifier',
-           'load_classifier']
+__all__ = ['data_config', 'cover_dls', 'linear_head', 'cover_splitter', 'class_weights', 'cover_learner', 'set_image_size',
+           'fine_tune_covers', 'export_classifier', 'CoverClassifier', 'load_classifier']
 
 # %% ../nbs/04_train.ipynb #97979656
 def data_config(arch:str) -> dict:
@@ -66,43 +66,120 @@ def cover_dls(covers, # a CoverSet with a split (made with `CoverSet.split` if m
     return block.dataloaders(covers.df, bs=bs, device=device, **kw)
 
 # %% ../nbs/04_train.ipynb #2c5eb90a
+def linear_head(nf:int, # features of the body (size of its pooled embedding)
+                n_out:int, # classes
+                ps:float=0.25, # dropout before the linear layer
+               ):
+    "Average pooling, dropout and one linear layer: a linear probe on the pooled embedding, as a fastai head."
+    from torch import nn
+    from fastai.layers import Flatten
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), Flatten(), nn.Dropout(ps), nn.Linear(nf, n_out))
+
+def _custom_head(arch:str, n_out:int, head:str, ps:float):
+    "The head for `head`: a `linear_head`, or None for fastai's own."
+    if head == 'fastai': return None
+    if head != 'linear': raise ValueError(f"head must be 'linear' or 'fastai', not {head!r}")
+    import timm
+    return linear_head(timm.create_model(arch, pretrained=False, num_classes=0).num_features, n_out, ps)
+
+def cover_splitter(model):
+    "Parameter groups of a fastai timm model: early body (stem and first third of the stages), rest of the body, head."
+    from fastai.torch_core import params
+    body,head = model[0].model,model[1]
+    blocks = getattr(body, 'blocks', None)
+    if blocks is None or not hasattr(body, 'conv_stem'): return [params(model[0]), params(head)]  # fastai's split
+    k = max(1, len(blocks)//3)
+    low = [body.conv_stem, body.bn1, *blocks[:k]]
+    groups = [[p for m in low for p in m.parameters()], None, params(head)]
+    seen = {id(p) for p in groups[0]}
+    groups[1] = [p for p in body.parameters() if id(p) not in seen]
+    return groups
+
+def class_weights(dls, # from `cover_dls`
+                  kind:str|None=None, # None, 'balanced' (inverse genre frequency) or 'sqrt' (its square root)
+                 ):
+    "Loss weights per class (vocab order) from the training genres, averaging 1 over the training covers."
+    if kind is None: return None
+    import torch
+    if kind not in ('balanced', 'sqrt'): raise ValueError(f"class_weight must be None, 'balanced' or 'sqrt', not {kind!r}")
+    y = np.array([dls.vocab.o2i[g] for g in dls.train_ds.items.genre])
+    n = np.bincount(y, minlength=len(dls.vocab)).astype(float)
+    w = np.where(n > 0, len(y)/np.maximum(n, 1), 0.)**(1. if kind == 'balanced' else .5)
+    return torch.tensor(w*len(y)/(w*n).sum(), dtype=torch.float32, device=dls.device)
+
 def cover_learner(dls, # from `cover_dls`
                   arch:str='tf_efficientnet_lite0', # timm name (hub weights) or tf_efficientnet_lite0/1/2 (packaged)
                   label_smoothing:float=0.1, # 0 for plain cross-entropy
+                  head:str='linear', # 'linear' (`linear_head`, zero-initialised) or 'fastai' (fastai's two-layer head)
+                  ps:float=0.25, # dropout of the linear head
+                  class_weight:str|None=None, # loss weights: None, 'balanced' or 'sqrt' (see `class_weights`)
+                  pretrained:bool=True, # False: random initialisation (timing runs), body not frozen
                   **kwargs): # passed to fastai's `vision_learner`
     "A fastai Learner for `arch` with ImageNet weights, frozen body, accuracy and macro-F1 metrics."
     import torch
-    from fastai.vision.all import vision_learner, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, F1Score
-    loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
+    from fastai.vision.all import (vision_learner, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy,
+                                   F1Score, BnFreeze)
+    w = class_weights(dls, class_weight)
+    loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing, weight=w) if label_smoothing else CrossEntropyLossFlat(weight=w)
     packaged = arch in LITE_SHA256
+    kwargs = dict(dict(train_bn=False, splitter=cover_splitter), **kwargs)
+    kwargs['cbs'] = [BnFreeze(), *(kwargs.get('cbs') or [])]  # BatchNorm layers of frozen groups stay in eval mode
     try:
-        learn = vision_learner(dls, arch, pretrained=not packaged, normalize=False, loss_func=loss,
+        learn = vision_learner(dls, arch, pretrained=pretrained and not packaged, normalize=False, loss_func=loss,
+                               custom_head=_custom_head(arch, dls.c, head, ps),
                                metrics=[accuracy, F1Score(average='macro')], **kwargs)
     except Exception as e:
-        if packaged: raise
+        if packaged or not pretrained: raise
         raise BackboneError(f'cannot get pretrained weights for {arch!r} ({type(e).__name__}): they download from the '
                             f'Hugging Face hub on first use; run once online, or use {", ".join(LITE_SHA256)}') from None
-    if packaged:
+    if head == 'linear':  # uniform predictions at the start
+        torch.nn.init.zeros_(learn.model[1][-1].weight); torch.nn.init.zeros_(learn.model[1][-1].bias)
+    if packaged and pretrained:
         body = learn.model[0].model
         sd = torch.load(lite_weights_file(arch), map_location='cpu', weights_only=True)
         res = body.load_state_dict(convert_lite_state_dict(sd, body), strict=True)
         assert not res.missing_keys and not res.unexpected_keys
         learn.freeze()
     if dls.device.type == 'cuda': learn = learn.to_channelslast()  # channels-last with mixed precision (adds fastai's MixedPrecision once)
-    learn.covergenre_arch = arch
+    learn.covergenre_arch,learn.covergenre_head,learn.covergenre_ps = arch,head,ps
     return learn
 
 # %% ../nbs/04_train.ipynb #befca83b
-def fine_tune_covers(learn, epochs:int=5, # epochs with all layers trainable
-                     freeze_epochs:int=1, # epochs training the head only
-                     lr:float|None=None, # base learning rate (None: the learning-rate finder's `valley`)
+def set_image_size(dls, size:int):
+    "Make `dls` (train and valid) resize covers to `size` pixels from now on."
+    from fastcore.basics import fastuple
+    for dl in (dls.train, dls.valid):
+        for t in dl.after_item.fs:
+            if type(t).__name__ in ('RandomResizedCrop', 'Resize'): t.size = fastuple(size, size)
+
+def _resizer(sizes):
+    "A callback that sets the image size of each epoch from `sizes`."
+    from fastai.callback.core import Callback
+    class ProgressiveResize(Callback):
+        order = -10
+        def before_epoch(self): set_image_size(self.dls, sizes[min(self.epoch, len(sizes) - 1)])
+    return ProgressiveResize()
+
+def fine_tune_covers(learn, epochs:int=5, # epochs with the body trainable from group `train_from` on
+                     freeze_epochs:int=1, # epochs training the head only, body frozen
+                     lr:float|None=None, # head learning rate (None: the learning-rate finder's `valley`); the body gets less
+                     lr_mult:float=10, # the lowest trainable group gets lr/2/lr_mult, the head lr/2
+                     train_from:int=1, # first trainable parameter group once unfrozen: 1 keeps the early body frozen, 0 trains all
+                     sizes:list|None=None, # image size of each unfrozen epoch (progressive resizing; default: unchanged)
                      show:bool=True): # print the epoch table
-    "Fine-tune `learn` (frozen head epochs, then discriminative one-cycle); returns the learning rate used."
+    "Fine-tune `learn`: frozen-body epochs for the head, then discriminative one-cycle epochs; returns the learning rate."
     from contextlib import ExitStack
     with ExitStack() as st:
         if not show: st.enter_context(learn.no_bar()); st.enter_context(learn.no_logging())
-        if lr is None: lr = float(learn.lr_find(show_plot=False).valley)
-        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
+        if lr is None:
+            learn.freeze()
+            lr = float(learn.lr_find(show_plot=False).valley)
+        if freeze_epochs:
+            learn.freeze()
+            learn.fit_one_cycle(freeze_epochs, lr, pct_start=0.25)
+        if epochs:
+            learn.freeze_to(train_from)
+            learn.fit_one_cycle(epochs, slice(lr/2/lr_mult, lr/2), pct_start=0.3, div=5., cbs=_resizer(sizes) if sizes else None)
     return lr
 
 # %% ../nbs/04_train.ipynb #6e8daa28
@@ -116,7 +193,8 @@ def export_classifier(learn, path, # a trained Learner; a folder
     save_file({k: v.detach().cpu().contiguous() for k,v in model.state_dict().items()}, str(path/'weights.safetensors'))
     norm = [t for t in learn.dls.after_batch.fs if type(t).__name__ == 'Normalize'][0]
     size = learn.dls.valid.one_batch()[0].shape[-1]
-    cfg = dict(method='finetune', arch=learn.covergenre_arch, classes=[str(c) for c in learn.dls.vocab], image_size=int(size),
+    cfg = dict(method='finetune', arch=learn.covergenre_arch, head=getattr(learn, 'covergenre_head', 'fastai'),
+               ps=getattr(learn, 'covergenre_ps', 0.25), classes=[str(c) for c in learn.dls.vocab], image_size=int(size),
                mean=norm.mean.flatten().tolist(), std=norm.std.flatten().tolist(), resize='center-crop, bilinear',
                covergenre_version=covergenre.__version__, timm_version=timm.__version__, **extra)
     (path/'config.json').write_text(json.dumps(cfg, indent=2))
@@ -161,6 +239,7 @@ def load_classifier(path) -> CoverClassifier:
     path = Path(path)
     cfg = json.loads((path/'config.json').read_text())
     if cfg.get('method') != 'finetune': raise ValueError(f"{path}: not a fine-tuned model (method {cfg.get('method')!r})")
-    model,_ = create_timm_model(cfg['arch'], len(cfg['classes']), pretrained=False)
+    n = len(cfg['classes'])  # models exported before the linear head had fastai's head and no 'head' key
+    model,_ = create_timm_model(cfg['arch'], n, pretrained=False, custom_head=_custom_head(cfg['arch'], n, cfg.get('head', 'fastai'), cfg.get('ps', 0.25)))
     model.load_state_dict(load_file(str(path/'weights.safetensors')), strict=True)
     return CoverClassifier(model, cfg)
