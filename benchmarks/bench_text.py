@@ -13,7 +13,7 @@ interrupted run resumes.
 
     python benchmarks/bench_text.py [DATA] [--sample N] [--json FILE]
 """
-import argparse, hashlib, json, os, sys, time, warnings
+import argparse, hashlib, json, os, time, warnings
 from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
