@@ -59,7 +59,7 @@ print(f'{len(covers)} covers: {trn.sum()} train, {val.sum()} valid (grouped); {o
       f'train_from {a.train_from}, head {a.head}, label smoothing {a.label_smoothing}, class_weight {a.class_weight}, '
       f'flip={a.flip}, min_scale={a.min_scale}, tta={a.tta}', flush=True)
 y_val = covers.df.genre[val].to_numpy()
-saved = dict(y=y_val, paths=covers.df.path[val].to_numpy().astype(str))
+saved = dict(y=y_val.astype(str), paths=covers.df.path[val].to_numpy().astype(str))  # str arrays: the .npz loads without pickle
 
 def embedding_classifiers(backbone, tag, **kw):
     "k-NN and probe on frozen `backbone` embeddings: hold-out probabilities (vocab order) and scores."

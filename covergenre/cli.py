@@ -10,8 +10,8 @@ import argparse, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_audit', 'cmd_embed', 'cmd_train', 'cmd_evaluate', 'cmd_predict', 'cmd_similar', 'cmd_run', 'cmd_demo', 'parser',
-           'main']
+__all__ = ['METHODS', 'METHODS_HELP', 'cmd_audit', 'cmd_embed', 'cmd_train', 'cmd_evaluate', 'cmd_predict', 'cmd_similar',
+           'cmd_run', 'cmd_demo', 'parser', 'main']
 
 # %% ../nbs/07_cli.ipynb #47b37fcf
 def _error(msg:str, code:int=2):
@@ -75,7 +75,7 @@ def cmd_train(args):
             warnings.simplefilter('always')
             model = train_model(covers, args.out, method=args.method, backbone=args.backbone, size=args.size,
                                 epochs=args.epochs, device=args.device, progress=not args.quiet)
-    except (BackboneError, ValueError) as e: _error(str(e))
+    except (BackboneError, ValueError, ImportError) as e: _error(str(e))
     for w in caught:
         if 'left out' in str(w.message) or 'unreadable' in str(w.message): print(f'skipped: {w.message}', file=sys.stderr)
     c = model.config; s = c.get('scores')
@@ -155,6 +155,16 @@ def _positive(s:str) -> int:
     if v < 1: raise argparse.ArgumentTypeError(f'{s} must be 1 or more')
     return v
 
+METHODS = ('knn', 'probe', 'svm', 'fusion', 'finetune')  # `covergenre.model.METHODS`, without importing torch for --help
+METHODS_HELP = '''methods:
+  knn       k nearest neighbours (FAISS) on the backbone's pooled embedding
+  probe     logistic regression on the pooled embedding
+  svm       kernel SVM on style features (channel statistics of several stages + the pooled
+            embedding); the best image-only method on real covers, slower to train
+  fusion    the pooled embedding beside features of the text read off the cover (OCR + a
+            sentence embedding); needs pip install "covergenre[ocr]"
+  finetune  fine-tune the backbone with fastai (a GPU helps)'''
+
 def parser() -> argparse.ArgumentParser:
     "The `covergenre` argument parser."
     from covergenre import __version__
@@ -184,10 +194,11 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_embed)
     data_help = 'genre-folder tree or CSV (path, genre, optional group, split)'
     bb_help = 'timm model name (hub weights, needs a network once) or tf_efficientnet_lite0/1/2 (offline; default: %(default)s)'
-    t = sub.add_parser('train', help='train a model (knn, probe or finetune) and write a model directory',
-                       description='Train a genre model on DATA and write MODEL_DIR (config.json, weights.safetensors, index.faiss).')
+    t = sub.add_parser('train', help='train a model (knn, probe, svm, fusion or finetune) and write a model directory',
+                       description='Train a genre model on DATA and write MODEL_DIR (config.json, weights.safetensors, index.faiss).',
+                       epilog=METHODS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('data', metavar='DATA', type=_existing, help=data_help)
-    t.add_argument('--method', choices=('knn', 'probe', 'finetune'), default='probe', help='default: %(default)s')
+    t.add_argument('--method', choices=METHODS, default='probe', help='default: %(default)s (see below)')
     t.add_argument('--backbone', default='tf_efficientnet_lite0', help=bb_help)
     t.add_argument('--epochs', type=_positive, default=3, help='finetune: epochs after the frozen one (default: %(default)s)')
     t.add_argument('--size', type=_positive, default=None, help="input size in pixels (default: the backbone's; 224 for finetune)")

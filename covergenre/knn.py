@@ -63,6 +63,11 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
 
 # %% ../nbs/03_knn.ipynb #ff8a97f0
+def _groups_per_class(y, groups=None) -> list[list]:
+    "The groups of each class's rows (each row its own group if `groups` is None)."
+    y = np.asarray(y, dtype=object); g = np.arange(len(y)) if groups is None else np.asarray(groups, dtype=object)
+    return [list(g[y == c]) for c in np.unique(y)]
+
 def grouped_folds(y, groups=None, n_splits:int=5, seed:int=0):
     "Train/test index pairs from `StratifiedGroupKFold` (each row its own group if `groups` is None)."
     import warnings
@@ -149,15 +154,16 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
         Cs = list(self.C_grid) if self.C == 'auto' else [self.C]
         Ks = self._kernels(Z, Z, gs)
         self.cv_scores_ = {}
-        if len(gs)*len(Cs) > 1:
+        n_splits = min(5, min(len(set(g)) for g in _groups_per_class(y, groups)))
+        if len(gs)*len(Cs) > 1 and n_splits >= 2:  # too few groups in a class: the middle of each grid
             for g,K in zip(gs, Ks):
                 for C in Cs:
                     hits = 0
-                    for tr,te in grouped_folds(y, groups):
+                    for tr,te in grouped_folds(y, groups, n_splits):
                         m = self._svc(C).fit(K[np.ix_(tr, tr)], y[tr])
                         hits += (m.classes_[m.decision_function(K[np.ix_(te, tr)]).argmax(1)] == y[te]).sum()
                     self.cv_scores_[(g, C)] = hits/len(y)
-        self.gamma_,self.C_ = max(self.cv_scores_, key=self.cv_scores_.get) if self.cv_scores_ else (gs[0], Cs[0])
+        self.gamma_,self.C_ = max(self.cv_scores_, key=self.cv_scores_.get) if self.cv_scores_ else (gs[len(gs)//2], Cs[len(Cs)//2])
         svc = self._svc(self.C_).fit(Ks[gs.index(self.gamma_)], y)
         self.classes_,self.sv_ = svc.classes_,Z[svc.support_].astype(np.float16)
         self.dual_coef_,self.intercept_,self.n_support_ = svc.dual_coef_,svc.intercept_,svc.n_support_.astype(np.int64)
@@ -188,6 +194,7 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
 # %% ../nbs/03_knn.ipynb #ae75b2d0
 def _arrays(clf) -> tuple[dict, dict]:
     "The arrays and the JSON-able settings of a fitted classifier."
+    if hasattr(clf, '_state'): return clf._state()  # classifiers that say it themselves (`covergenre.text.FusionClassifier`)
     if isinstance(clf, KNNClassifier):
         return dict(X=clf.X_, y=clf.y_.astype(np.int64)), dict(type='knn', k=clf.k_, weights=clf.weights)
     if isinstance(clf, LinearProbe):
@@ -199,7 +206,7 @@ def _arrays(clf) -> tuple[dict, dict]:
                 dict(type='svc', blocks=clf.blocks_, C=float(clf.C_), gamma=float(clf.gamma_), class_weight=clf.class_weight))
     raise TypeError(f'cannot save a {type(clf).__name__}')
 
-def save_embedding_classifier(clf, path, # a fitted KNNClassifier, LinearProbe or KernelSVC; a folder
+def save_embedding_classifier(clf, path, # a fitted KNNClassifier, LinearProbe, KernelSVC or FusionClassifier; a folder
                     **extra, # more settings to store in config.json
                    ) -> Path:
     "Write `clf` to `path/weights.safetensors` + `path/config.json`."
@@ -232,6 +239,9 @@ def load_embedding_classifier(path):
         clf.blocks_,clf.C_,clf.gamma_,clf.classes_ = c['blocks'],c['C'],c['gamma'],classes
         clf.mean_,clf.scale_,clf.sv_ = a['mean'],a['scale'],a['sv']
         clf.dual_coef_,clf.intercept_,clf.n_support_ = a['dual_coef'],a['intercept'],a['n_support']
+    elif c['type'] == 'fusion':
+        from covergenre.text import FusionClassifier
+        clf = FusionClassifier._from_state(a, c, classes)
     else: raise ValueError(f"{path/'config.json'}: unknown classifier type {c['type']!r}")
     return clf
 

@@ -17,7 +17,7 @@ from .embed import DEFAULT_BACKBONE
 __all__ = ['METHODS', 'MODEL_FORMAT', 'ModelError', 'CoverIndex', 'train_model', 'CoverModel', 'load_model']
 
 # %% ../nbs/06a_model.ipynb #f15e9be8
-METHODS = ('knn', 'probe', 'finetune')
+METHODS = ('knn', 'probe', 'svm', 'fusion', 'finetune')
 MODEL_FORMAT = 1
 
 class ModelError(ValueError):
@@ -79,9 +79,15 @@ def _write_atomically(out:Path, write) -> Path:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
 
-def _embedding_classifier(method:str, k=10, C=0.01):
-    from covergenre.knn import KNNClassifier, LinearProbe
-    return KNNClassifier(k, 'similarity') if method == 'knn' else LinearProbe(C=C)
+def _embedding_classifier(method:str, blocks=(), image_dim:int=0, k:int=10, C=None, gamma='auto', mode:str='early', weight=0.5):
+    "The classifier of an embedding method; `C=None` is the method's default."
+    from covergenre.knn import KNNClassifier, LinearProbe, KernelSVC
+    if method == 'knn': return KNNClassifier(k, 'similarity')
+    if method == 'svm': return KernelSVC(tuple(blocks), 'auto' if C is None else C, gamma)
+    if method == 'fusion':
+        from covergenre.text import FusionClassifier
+        return FusionClassifier(image_dim, mode, weight, C=0.001 if C is None else C)
+    return LinearProbe(C=0.01 if C is None else C)
 
 def _cv_scores(clf, emb) -> dict|None:
     "Grouped 5-fold CV micro/macro F1 of `clf` on `emb`, or None when the data are too small for it."
@@ -95,21 +101,41 @@ def _cv_scores(clf, emb) -> dict|None:
                 n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1'])
 
 # %% ../nbs/06a_model.ipynb #536ee833
+def _left_out(path, reason:str):
+    warnings.warn(f'{reason} (left out)' if str(path) in reason else f'{path}: {reason} (left out)')
+
+def _with_text(emb, text_cfg:dict|None=None, progress:bool=False):
+    "`emb` with the text features of each cover beside its image vector (covers whose text cannot be read dropped), the featurizer, and the (path, reason) of those dropped."
+    from dataclasses import replace
+    from covergenre.text import TextFeaturizer
+    tf = TextFeaturizer.from_config(text_cfg, progress=progress) if text_cfg else TextFeaturizer(progress=progress)
+    T,errors = tf(list(emb.paths))
+    bad = dict(errors)
+    keep = [i for i in range(len(emb)) if i not in bad]
+    sub = emb.subset(keep)
+    return replace(sub, X=np.hstack([sub.X, T[keep]])),tf,[(emb.paths[i], r) for i,r in errors]
+
 def _train_embedding(covers, out, method, backbone, size, tta, device, progress, **kw):
     from covergenre.embed import embed
     from covergenre.knn import save_embedding_classifier
     from sklearn.base import clone
-    emb = embed(covers, backbone=backbone, image_size=size, tta=tta, device=device, progress=progress)
-    for p,reason in emb.errors: warnings.warn(f'{p}: {reason} (left out)')
-    if len(set(emb.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(emb.genres))}')
-    clf = _embedding_classifier(method, **kw)
-    scores = _cv_scores(clone(clf), emb)
-    clf.fit(emb.X, emb.genres, groups=emb.groups)
-    cfg = _base_config(method, emb.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
-                       tta=tta, features='pooled', scores=scores, skipped=[[str(p), r] for p,r in emb.errors])
+    features = 'style' if method == 'svm' else 'pooled'
+    emb = embed(covers, backbone=backbone, image_size=size, tta=tta, device=device, progress=progress, features=features)
+    skipped,extra,data = list(emb.errors),{},emb
+    if method == 'fusion':
+        data,tf,unread = _with_text(emb, progress=progress)
+        skipped += unread; extra['text'] = tf.config()
+    for p,reason in skipped: _left_out(p, reason)
+    if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
+    clf = _embedding_classifier(method, blocks=emb.blocks, image_dim=emb.X.shape[1], **kw)
+    scores = _cv_scores(clone(clf), data)
+    clf.fit(data.X, data.genres, groups=data.groups)
+    cfg = _base_config(method, data.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
+                       tta=tta, features=features, scores=scores, skipped=[[str(p), r] for p,r in skipped], **extra)
+    pooled = data.X[:, emb.X.shape[1] - emb.blocks[-1]:emb.X.shape[1]]  # the pooled embedding: the last block of the image part
     def write(d):
         save_embedding_classifier(clf, d, **cfg)
-        CoverIndex(emb.X, [str(Path(p).resolve()) for p in emb.paths], emb.genres).save(d)
+        CoverIndex(pooled, [str(Path(p).resolve()) for p in data.paths], data.genres).save(d)
     return write
 
 # %% ../nbs/06a_model.ipynb #d4600376
@@ -158,14 +184,14 @@ def _finetune_features(clf, items, bs:int=32, progress:bool=False) -> tuple[np.n
 # %% ../nbs/06a_model.ipynb #4fbcfedf
 def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, optional group, split)
                 out, # the model directory to write (replaced if it exists)
-                method:str='probe', # knn, probe or finetune
+                method:str='probe', # knn, probe, svm, fusion or finetune
                 backbone:str=DEFAULT_BACKBONE, # timm name (hub weights) or a packaged backbone (offline)
                 size:int|None=None, # input size in pixels (default: the backbone's; 224 for finetune)
                 epochs:int=3, # finetune: epochs after the frozen one
-                tta:bool=False, # knn/probe: embed each cover averaged with its mirror image
+                tta:bool=False, # embedding methods: embed each cover averaged with its mirror image
                 device:str|None=None, # default: CUDA if available
                 progress:bool=True, # show progress bars
-                **kwargs): # method settings: `k` (knn), `C` (probe), `lr`, `batch_size`, `seed` (finetune)
+                **kwargs): # method settings: `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `mode`, `weight` (fusion), `lr`, `batch_size`, `seed` (finetune)
     "Train `method` on `covers` (those not marked `valid`) and write the model directory `out`; returns the loaded `CoverModel`."
     if method not in METHODS: raise ValueError(f'unknown method {method!r}: use one of {", ".join(METHODS)}')
     covers = CoverSet.from_path(covers)
@@ -178,8 +204,8 @@ def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre,
 # %% ../nbs/06a_model.ipynb #fa5b4392
 class CoverModel:
     "A trained genre model read from a model directory: `predict`, `similar`, `evaluate`."
-    def __init__(self, path, config:dict, classifier, index:CoverIndex|None, embedder=None):
-        self.path,self.config,self.classifier,self.index,self.embedder = Path(path),config,classifier,index,embedder
+    def __init__(self, path, config:dict, classifier, index:CoverIndex|None, embedder=None, text=None):
+        self.path,self.config,self.classifier,self.index,self.embedder,self.text = Path(path),config,classifier,index,embedder,text
 
     @property
     def classes(self) -> list[str]: return list(self.config['classes'])
@@ -190,7 +216,16 @@ class CoverModel:
     def features(self, items) -> tuple[np.ndarray, dict]:
         "Vectors of `items` (paths or PIL images) in the model's index space, and {position: reason} for unreadable ones."
         if self.method == 'finetune': return _finetune_features(self.classifier, items)
-        return self.embedder(items)
+        X,errors = self.embedder(items)
+        blocks = self.config['preprocessing'].get('blocks')
+        return (X[:, -blocks[-1]:] if blocks else X),errors  # of style features, the pooled block (their last)
+
+    def inputs(self, items) -> tuple[np.ndarray, dict]:
+        "What the classifier of an embedding model takes for `items`: image features (beside text features for `fusion`), and {position: reason} for unreadable ones."
+        X,errors = self.embedder(items)
+        if self.text is None: return X,errors
+        T,unread = self.text(items)
+        return np.hstack([X, T]),{**dict(unread), **errors}
 
     def predict_proba(self, items) -> tuple[np.ndarray, dict]:
         "Genre probabilities (columns in `classes` order; rows of unreadable items are NaN) and {position: reason}."
@@ -206,7 +241,7 @@ class CoverModel:
                 with torch.inference_mode():
                     P[[i for i,_ in X]] = self.classifier.model(torch.stack([x for _,x in X])).softmax(-1).numpy()
             return P,errors
-        X,errors = self.embedder(items)
+        X,errors = self.inputs(items)
         P = np.full((len(items), len(self.classes)), np.nan)
         ok = [i for i in range(len(items)) if i not in errors]
         if ok: P[ok] = self.classifier.predict_proba(X[ok])
@@ -258,10 +293,15 @@ def _evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CS
         emb = embed(covers, backbone=c['backbone'], image_size=c['preprocessing']['input_size'][-1],
                     crop_pct=c['preprocessing'].get('crop_pct'), tta=c.get('tta', False), progress=progress,
                     features=c['preprocessing'].get('features', 'pooled'))
-        row = {p: i for i,p in enumerate(emb.paths)}
+        bad = {str(p): r for p,r in emb.errors}
+        if self.method == 'fusion':
+            emb,_,unread = _with_text(emb, c['text'], progress)
+            bad.update({str(p): r for p,r in unread})
+        errors = {i: bad[str(p)] for i,p in enumerate(paths) if str(p) in bad}
+        rows = [i for i in range(len(paths)) if i not in errors]  # the rows of `emb`, in order
+        assert [str(paths[i]) for i in rows] == [str(p) for p in emb.paths]
         P = np.full((len(paths), len(self.classes)), np.nan)
-        if len(emb): P[[row[p] for p in emb.paths]] = self.classifier.predict_proba(emb.X)
-        bad = dict(emb.errors); errors = {i: bad[p] for i,p in enumerate(paths) if p in bad}
+        if rows: P[rows] = self.classifier.predict_proba(emb.X)
     ok = [i for i in range(len(paths)) if i not in errors]
     y = np.array(genres, dtype=object)[ok]
     pred = np.array(self.classes, dtype=object)[P[ok].argmax(1)] if ok else np.array([], dtype=object)
@@ -285,6 +325,7 @@ def load_model(path, # a model directory written by `train_model`
     method = cfg.get('method')
     if method not in METHODS: raise ModelError(f'{path/"config.json"}: unknown method {method!r}')
     if not (path/'weights.safetensors').is_file(): raise ModelError(f'{path}: weights.safetensors is missing')
+    if method == 'fusion' and 'text' not in cfg: raise ModelError(f'{path/"config.json"}: a fusion model without its text settings')
     index = CoverIndex.load(path) if (path/'index.faiss').is_file() else None
     if method == 'finetune':
         from covergenre.train import load_classifier
@@ -292,4 +333,8 @@ def load_model(path, # a model directory written by `train_model`
     from covergenre.knn import load_embedding_classifier
     from covergenre.embed import Embedder
     clf = load_embedding_classifier(path)
-    return CoverModel(path, cfg, clf, index, Embedder(cfg['backbone'], prep=cfg['preprocessing'], tta=cfg.get('tta', False), device=device))
+    text = None
+    if method == 'fusion':
+        from covergenre.text import TextFeaturizer
+        text = TextFeaturizer.from_config(cfg['text'])
+    return CoverModel(path, cfg, clf, index, Embedder(cfg['backbone'], prep=cfg['preprocessing'], tta=cfg.get('tta', False), device=device), text)

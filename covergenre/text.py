@@ -466,23 +466,28 @@ def _lr_arrays(prefix, probe) -> dict:
     return {f'{prefix}.coef': probe.lr_.coef_, f'{prefix}.intercept': probe.lr_.intercept_,
             f'{prefix}.mean': probe.mean_, f'{prefix}.scale': probe.scale_}
 
+@patch
+def _state(self:FusionClassifier) -> tuple[dict, dict]:
+    "The arrays and the JSON-able settings of the fitted classifier (what `covergenre.knn.save_embedding_classifier` stores)."
+    check_is_fitted(self, 'classes_')
+    if self.mode == 'late': arrays = {**_lr_arrays('image', self.image_), **_lr_arrays('text', self.text_)}
+    else: arrays = {**_lr_arrays('early', self), 'early.block': self.block_}
+    return arrays,dict(type='fusion', mode=self.mode, image_dim=self.image_dim, n_features=self.n_features_in_, weight=self.weight,
+                       weight_used=self.weight_, C=self.C, text_C=self.text_C, class_weight=self.class_weight)
+
 def save_fusion_classifier(clf:FusionClassifier, folder, # a fitted FusionClassifier; a folder (made if needed)
                            **extra, # more JSON-able settings to store in fusion.json
                           ) -> Path:
     "Write `clf` to `folder/fusion.safetensors` + `folder/fusion.json` (no pickle)."
     from safetensors.numpy import save_file
-    check_is_fitted(clf, 'classes_')
+    arrays,c = clf._state()
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    if clf.mode == 'late': arrays = {**_lr_arrays('image', clf.image_), **_lr_arrays('text', clf.text_)}
-    else: arrays = {**_lr_arrays('early', clf), 'early.block': clf.block_}
     tmp = folder/f'.fusion.safetensors.{os.getpid()}.tmp'
     try:
         save_file({k: np.ascontiguousarray(v) for k,v in arrays.items()}, str(tmp))
         os.replace(tmp, folder/FUSION_FILES[0])
     finally: tmp.unlink(missing_ok=True)
-    cfg = dict(format=1, type='fusion', mode=clf.mode, image_dim=clf.image_dim, n_features=clf.n_features_in_,
-               weight=clf.weight, weight_used=clf.weight_, C=clf.C, text_C=clf.text_C, class_weight=clf.class_weight,
-               classes=[str(c) for c in clf.classes_], **extra)
+    cfg = dict(format=1, **c, classes=[str(c) for c in clf.classes_], **extra)
     _atomic_write_text(folder/FUSION_FILES[1], json.dumps(cfg, indent=2))
     return folder
 
@@ -502,9 +507,12 @@ def load_fusion_classifier(folder) -> FusionClassifier:
         if not (folder/f).is_file(): raise FileNotFoundError(f'{folder/f}: missing, so {folder} holds no fusion classifier')
     c = json.loads((folder/FUSION_FILES[1]).read_text())
     if c.get('type') != 'fusion' or c.get('format') != 1: raise ValueError(f'{folder/FUSION_FILES[1]}: not a fusion classifier of format 1')
-    a = load_file(str(folder/FUSION_FILES[0]))
-    classes = np.array(c['classes'], dtype=object)
-    clf = FusionClassifier(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'])
+    return FusionClassifier._from_state(load_file(str(folder/FUSION_FILES[0])), c, np.array(c['classes'], dtype=object))
+
+@patch(cls_method=True)
+def _from_state(cls:FusionClassifier, a:dict, c:dict, classes) -> FusionClassifier:
+    "Rebuild a fitted classifier from `_state`'s arrays `a` and settings `c`."
+    clf = cls(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'])
     clf.classes_,clf.weight_,clf.n_features_in_ = classes,c['weight_used'],c['n_features']
     if c['mode'] == 'late':
         clf.image_,clf.text_ = clf._probes()
