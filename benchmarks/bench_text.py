@@ -5,13 +5,15 @@
    of image-only (`LinearProbe` on the cached default `tf_efficientnet_lite0` embeddings), text-only
    (`ScaledProbe` on `TextFeaturizer` features), late fusion and early fusion: micro and macro F1, and the
    per-genre F1 change of the fused model against image-only.
+3. The same folds for the best image-only model, a `KernelSVC` on style features (`--style-backbone` at
+   `--style-size`, whole cover), alone and late-fused with the text as `train_model(method='fusion')` does.
 
 Settings chosen on the same folds they are scored on (C of each probe, fixed fusion weights) are marked as such;
 `late auto` chooses its weight inside each training fold (nested), so its score is not tuned on the test folds.
 Out-of-fold probabilities are kept in `default_cache_dir()/bench-text/` (keyed by covers, folds and code), so an
 interrupted run resumes.
 
-    python benchmarks/bench_text.py [DATA] [--sample N] [--json FILE]
+    python benchmarks/bench_text.py [DATA] [--sample N] [--json FILE] [--style-backbone NAME] [--style-size PX]
 """
 import argparse, hashlib, json, os, time, warnings
 from pathlib import Path
@@ -27,6 +29,8 @@ p.add_argument('data', nargs='?', default=str(Path(__file__).resolve().parents[1
 p.add_argument('--sample', type=int, default=60, help='covers read without the cache to time cold OCR')
 p.add_argument('--threads', type=int, default=2, help='onnxruntime threads for OCR')
 p.add_argument('--json', help='also write the figures to this JSON file')
+p.add_argument('--style-backbone', default='tf_efficientnet_lite2', help="style features for the kernel-SVM rows ('' to skip)")
+p.add_argument('--style-size', type=int, default=320)
 args = p.parse_args()
 out = dict(data=str(args.data), cpus=os.cpu_count(), load_before=os.getloadavg())
 def say(*a): print(*a, flush=True)
@@ -112,6 +116,26 @@ for name in ['late auto', 'early w=0.5']:  # nested weight; the default weight
         say(f'  {g:<10} {a:.3f} -> {b:.3f}  ({b - a:+.3f})  n={base["per_class"][g]["support"]}')
     say(f'  micro-F1 {base["micro_f1"]:.3f} -> {res[name]["micro_f1"]:.3f} ({100*(res[name]["micro_f1"] - base["micro_f1"]):+.1f} points), '
         f'macro-F1 {base["macro_f1"]:.3f} -> {res[name]["macro_f1"]:.3f} ({100*(res[name]["macro_f1"] - base["macro_f1"]):+.1f} points)')
+
+# 3. the best image-only model (kernel SVM on style features) with and without the text, as `train_model(method='svm')`
+# and `train_model(method='fusion')` build them; C and gamma chosen inside each training fold (nested), text C fixed
+if args.style_backbone:
+    from covergenre.knn import KernelSVC
+    t = time.perf_counter()
+    S = embed(covers, backbone=args.style_backbone, image_size=args.style_size, crop_pct=1.0, features='style')
+    assert S.paths == emb.paths
+    blocks = tuple(S.blocks); XS = np.hstack([S.X, T])
+    say(f'\nstyle features {S.X.shape} ({args.style_backbone}@{args.style_size}) in {time.perf_counter() - t:.0f} s')
+    t = time.perf_counter()
+    score('style svm (image only)', oof(lambda: KernelSVC(blocks, 'auto', 'auto'), S.X), '(C, gamma chosen inside each training fold)')
+    score('style svm + text, late w=0.5', oof(lambda: FusionClassifier(S.X.shape[1], 'late', 0.5, text_C=0.003, image_blocks=blocks), XS),
+          "(train_model(method='fusion') defaults; C, gamma nested)")
+    say(f'cross-validation: {time.perf_counter() - t:.0f} s')
+    a,b = res['style svm (image only)'],res['style svm + text, late w=0.5']
+    say('per-genre F1, style svm -> style svm + text')
+    for g in classes: say(f'  {g:<10} {a["per_class"][g]["f1"]:.3f} -> {b["per_class"][g]["f1"]:.3f}  ({b["per_class"][g]["f1"] - a["per_class"][g]["f1"]:+.3f})')
+    say(f'  micro-F1 {a["micro_f1"]:.3f} -> {b["micro_f1"]:.3f} ({100*(b["micro_f1"] - a["micro_f1"]):+.1f} points), '
+        f'macro-F1 {a["macro_f1"]:.3f} -> {b["macro_f1"]:.3f} ({100*(b["macro_f1"] - a["macro_f1"]):+.1f} points)')
 
 # by source: spotify6 groups keep an artist on one side of a split, discogs5 groups only near-duplicates, so text
 # (artist names) could help more on discogs5 through artists seen in training

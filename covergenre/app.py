@@ -49,10 +49,10 @@ def analyse_upload(model, # a `CoverModel`
     with upload_file(name, data) as f:
         try: im = load_cover(f)
         except CoverError as e: return dict(name=name, error=e.reason)
-        pred = model.predict([f], top_k=top_k)[0]
+        try: pred = model.predict([f], top_k=top_k, similar=k)[0]  # genre and similar covers from one forward pass
+        except ModelError: pred = model.predict([f], top_k=top_k)[0]  # a model directory without an index
         if 'error' in pred: return dict(name=name, error=pred['error'])
-        try: similar = model.similar(f, k=k)
-        except ModelError: similar = []  # a model directory without an index
+        similar = pred.get('similar', [])
     im.thumbnail((512, 512))
     return dict(name=name, image=im, genre=pred['genre'], scores=pred['scores'], top=pred['top'],
                 similar=similar, seconds=time.perf_counter() - t)

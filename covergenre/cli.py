@@ -74,7 +74,7 @@ def cmd_train(args):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             model = train_model(covers, args.out, method=args.method, backbone=args.backbone, size=args.size,
-                                epochs=args.epochs, device=args.device, progress=not args.quiet)
+                                epochs=args.epochs, device=args.device, progress=not args.quiet, features=args.features)
     except (BackboneError, ValueError, ImportError) as e: _error(str(e))
     for w in caught:
         if 'left out' in str(w.message) or 'unreadable' in str(w.message): print(f'skipped: {w.message}', file=sys.stderr)
@@ -161,8 +161,9 @@ METHODS_HELP = '''methods:
   probe     logistic regression on the pooled embedding
   svm       kernel SVM on style features (channel statistics of several stages + the pooled
             embedding); the best image-only method on real covers, slower to train
-  fusion    the pooled embedding beside features of the text read off the cover (OCR + a
-            sentence embedding); needs pip install "covergenre[ocr]"
+  fusion    image features and features of the text read off the cover (OCR + a sentence
+            embedding): on style features a kernel SVM and a text probe averaged (the best
+            model on real covers), on pooled ones a single probe; needs pip install "covergenre[ocr]"
   finetune  fine-tune the backbone with fastai (a GPU helps)'''
 
 def parser() -> argparse.ArgumentParser:
@@ -199,6 +200,8 @@ def parser() -> argparse.ArgumentParser:
                        epilog=METHODS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('data', metavar='DATA', type=_existing, help=data_help)
     t.add_argument('--method', choices=METHODS, default='probe', help='default: %(default)s (see below)')
+    t.add_argument('--features', choices=('pooled', 'style'), default=None,
+                   help='image features of embedding methods (default: style for svm and fusion, pooled otherwise)')
     t.add_argument('--backbone', default='tf_efficientnet_lite0', help=bb_help)
     t.add_argument('--epochs', type=_positive, default=3, help='finetune: epochs after the frozen one (default: %(default)s)')
     t.add_argument('--size', type=_positive, default=None, help="input size in pixels (default: the backbone's; 224 for finetune)")

@@ -223,7 +223,11 @@ def load_embedding_classifier(path):
     from sklearn.linear_model import LogisticRegression
     path = Path(path)
     cfg = json.loads((path/'config.json').read_text()); a = load_file(str(path/'weights.safetensors'))
-    c,classes = cfg['classifier'],np.array(cfg['classes'], dtype=object)
+    return _from_arrays(a, cfg['classifier'], np.array(cfg['classes'], dtype=object), path/'config.json')
+
+def _from_arrays(a:dict, c:dict, classes, where=''):
+    "A fitted classifier from `_arrays`' arrays `a` and settings `c`."
+    from sklearn.linear_model import LogisticRegression
     if c['type'] == 'knn':
         clf = KNNClassifier(c['k'], c['weights'])
         clf.classes_,clf.y_,clf.X_,clf.k_ = classes,a['y'],a['X'],c['k']
@@ -242,7 +246,7 @@ def load_embedding_classifier(path):
     elif c['type'] == 'fusion':
         from covergenre.text import FusionClassifier
         clf = FusionClassifier._from_state(a, c, classes)
-    else: raise ValueError(f"{path/'config.json'}: unknown classifier type {c['type']!r}")
+    else: raise ValueError(f"{where}: unknown classifier type {c['type']!r}")
     return clf
 
 # %% ../nbs/03_knn.ipynb #8a209217

@@ -79,14 +79,15 @@ def _write_atomically(out:Path, write) -> Path:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
 
-def _embedding_classifier(method:str, blocks=(), image_dim:int=0, k:int=10, C=None, gamma='auto', mode:str='early', weight=0.5):
-    "The classifier of an embedding method; `C=None` is the method's default."
+def _embedding_classifier(method:str, features:str='pooled', blocks=(), image_dim:int=0, k:int=10, C=None, gamma='auto', weight=0.5, text_C=0.003):
+    "The classifier of an embedding method on `features`; `C=None` is the method's default."
     from covergenre.knn import KNNClassifier, LinearProbe, KernelSVC
     if method == 'knn': return KNNClassifier(k, 'similarity')
     if method == 'svm': return KernelSVC(tuple(blocks), 'auto' if C is None else C, gamma)
     if method == 'fusion':
         from covergenre.text import FusionClassifier
-        return FusionClassifier(image_dim, mode, weight, C=0.001 if C is None else C)
+        if features == 'style': return FusionClassifier(image_dim, 'late', weight, text_C=text_C, image_blocks=tuple(blocks))
+        return FusionClassifier(image_dim, 'early', weight, C=0.001 if C is None else C)
     return LinearProbe(C=0.01 if C is None else C)
 
 def _cv_scores(clf, emb) -> dict|None:
@@ -115,11 +116,12 @@ def _with_text(emb, text_cfg:dict|None=None, progress:bool=False):
     sub = emb.subset(keep)
     return replace(sub, X=np.hstack([sub.X, T[keep]])),tf,[(emb.paths[i], r) for i,r in errors]
 
-def _train_embedding(covers, out, method, backbone, size, tta, device, progress, **kw):
+def _train_embedding(covers, out, method, backbone, size, tta, device, progress, features=None, **kw):
     from covergenre.embed import embed
     from covergenre.knn import save_embedding_classifier
     from sklearn.base import clone
-    features = 'style' if method == 'svm' else 'pooled'
+    features = features or ('style' if method in ('svm', 'fusion') else 'pooled')
+    if features not in ('pooled', 'style'): raise ValueError(f"unknown features {features!r}: use 'pooled' or 'style'")
     emb = embed(covers, backbone=backbone, image_size=size, tta=tta, device=device, progress=progress, features=features)
     skipped,extra,data = list(emb.errors),{},emb
     if method == 'fusion':
@@ -127,7 +129,7 @@ def _train_embedding(covers, out, method, backbone, size, tta, device, progress,
         skipped += unread; extra['text'] = tf.config()
     for p,reason in skipped: _left_out(p, reason)
     if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
-    clf = _embedding_classifier(method, blocks=emb.blocks, image_dim=emb.X.shape[1], **kw)
+    clf = _embedding_classifier(method, features, blocks=emb.blocks, image_dim=emb.X.shape[1], **kw)
     scores = _cv_scores(clone(clf), data)
     clf.fit(data.X, data.genres, groups=data.groups)
     cfg = _base_config(method, data.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
@@ -164,21 +166,29 @@ def _train_finetune(covers, out, backbone, size, epochs, device, progress, seed=
         CoverIndex(X[ok], [str(Path(trn.paths[i]).resolve()) for i in ok], [trn.df.genre.iloc[i] for i in ok]).save(d)
     return write
 
-def _finetune_features(clf, items, bs:int=32, progress:bool=False) -> tuple[np.ndarray, dict]:
-    "The fine-tuned network's pooled features (its head's pooling layer) for paths or PIL images; {i: reason} for unreadable ones."
+def _finetune_forward(clf, items, proba:bool=True, bs:int=32, progress:bool=False) -> tuple[np.ndarray, np.ndarray|None, dict]:
+    "The fine-tuned network's pooled features (its head's pooling layer) and, if `proba`, its probabilities (NaN rows for unreadable items), from one pass of the body; {i: reason} for unreadable ones."
     import torch
     from tqdm.auto import tqdm
-    body,pool = clf.model[0],clf.model[1][0]
-    feats = lambda x: pool(body(x)).flatten(1).numpy()
-    errors = {}
+    body,head = clf.model[0],clf.model[1]
+    errors,P = {},(np.full((len(items), len(clf.classes)), np.nan) if proba else None)
     with torch.inference_mode():
-        X = np.zeros((len(items), feats(torch.zeros(1, 3, clf.config['image_size'], clf.config['image_size'])).shape[1]), np.float32)
+        dim = head[0](body(torch.zeros(1, 3, clf.config['image_size'], clf.config['image_size']))).flatten(1).shape[1]
+        X = np.zeros((len(items), dim), np.float32)
         for b in tqdm(range(0, len(items), bs), desc='indexing', disable=not progress, unit='batch'):
             xs,rows = [],[]
             for i in range(b, min(b + bs, len(items))):
                 try: xs.append(clf._tensor(items[i])); rows.append(i)
                 except CoverError as e: errors[i] = e.reason
-            if rows: X[rows] = feats(torch.stack(xs))
+            if not rows: continue
+            f = body(torch.stack(xs))
+            X[rows] = head[0](f).flatten(1).numpy()
+            if proba: P[rows] = head(f).softmax(-1).numpy()
+    return X,P,errors
+
+def _finetune_features(clf, items, bs:int=32, progress:bool=False) -> tuple[np.ndarray, dict]:
+    "The fine-tuned network's pooled features for paths or PIL images; {i: reason} for unreadable ones."
+    X,_,errors = _finetune_forward(clf, items, False, bs, progress)
     return X,errors
 
 # %% ../nbs/06a_model.ipynb #4fbcfedf
@@ -189,16 +199,18 @@ def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre,
                 size:int|None=None, # input size in pixels (default: the backbone's; 224 for finetune)
                 epochs:int=3, # finetune: epochs after the frozen one
                 tta:bool=False, # embedding methods: embed each cover averaged with its mirror image
+                features:str|None=None, # embedding methods: 'pooled' or 'style' (default: style for svm and fusion, else pooled)
                 device:str|None=None, # default: CUDA if available
                 progress:bool=True, # show progress bars
-                **kwargs): # method settings: `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `mode`, `weight` (fusion), `lr`, `batch_size`, `seed` (finetune)
+                **kwargs): # method settings: `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `weight`, `text_C` (fusion), `lr`, `batch_size`, `seed` (finetune)
     "Train `method` on `covers` (those not marked `valid`) and write the model directory `out`; returns the loaded `CoverModel`."
     if method not in METHODS: raise ValueError(f'unknown method {method!r}: use one of {", ".join(METHODS)}')
+    if method == 'finetune' and features: raise ValueError('features are for the embedding methods, not finetune')
     covers = CoverSet.from_path(covers)
     if method == 'finetune': write = _train_finetune(covers, out, backbone, size, epochs, device, progress, **kwargs)
     else:
         trn = covers.subset(~covers.df.split.eq('valid').to_numpy())
-        write = _train_embedding(trn, out, method, backbone, size, tta, device, progress, **kwargs)
+        write = _train_embedding(trn, out, method, backbone, size, tta, device, progress, features, **kwargs)
     return load_model(_write_atomically(Path(out), write))
 
 # %% ../nbs/06a_model.ipynb #fa5b4392
@@ -213,12 +225,27 @@ class CoverModel:
     def method(self) -> str: return self.config['method']
     def __repr__(self): return f"CoverModel({self.method}, {self.config.get('backbone')}, {len(self.classes)} genres, {self.path})"
 
+    def _pooled(self, X:np.ndarray) -> np.ndarray:
+        "The pooled embedding in rows of `inputs`: the image part, or of style features their last block."
+        d,blocks = self.embedder.dim,self.config['preprocessing'].get('blocks')
+        return X[:, d - blocks[-1]:d] if blocks else X[:, :d]
+
+    def _run(self, items, proba:bool=True) -> tuple[np.ndarray, np.ndarray|None, dict]:
+        "Index-space vectors, genre probabilities (if `proba`; NaN rows for unreadable items) and {position: reason}, from one forward pass."
+        items = list(items)
+        if self.method == 'finetune': return _finetune_forward(self.classifier, items, proba)
+        X,errors = self.inputs(items) if proba else self.embedder(items)
+        P = None
+        if proba:
+            P = np.full((len(items), len(self.classes)), np.nan)
+            ok = [i for i in range(len(items)) if i not in errors]
+            if ok: P[ok] = self.classifier.predict_proba(X[ok])
+        return self._pooled(X),P,errors
+
     def features(self, items) -> tuple[np.ndarray, dict]:
         "Vectors of `items` (paths or PIL images) in the model's index space, and {position: reason} for unreadable ones."
-        if self.method == 'finetune': return _finetune_features(self.classifier, items)
-        X,errors = self.embedder(items)
-        blocks = self.config['preprocessing'].get('blocks')
-        return (X[:, -blocks[-1]:] if blocks else X),errors  # of style features, the pooled block (their last)
+        V,_,errors = self._run(items, proba=False)
+        return V,errors
 
     def inputs(self, items) -> tuple[np.ndarray, dict]:
         "What the classifier of an embedding model takes for `items`: image features (beside text features for `fusion`), and {position: reason} for unreadable ones."
@@ -229,32 +256,22 @@ class CoverModel:
 
     def predict_proba(self, items) -> tuple[np.ndarray, dict]:
         "Genre probabilities (columns in `classes` order; rows of unreadable items are NaN) and {position: reason}."
-        items = list(items)
-        if self.method == 'finetune':
-            P,errors = np.full((len(items), len(self.classes)), np.nan),{}
-            X = []
-            for i,it in enumerate(items):
-                try: X.append((i, self.classifier._tensor(it)))
-                except CoverError as e: errors[i] = e.reason
-            if X:
-                import torch
-                with torch.inference_mode():
-                    P[[i for i,_ in X]] = self.classifier.model(torch.stack([x for _,x in X])).softmax(-1).numpy()
-            return P,errors
-        X,errors = self.inputs(items)
-        P = np.full((len(items), len(self.classes)), np.nan)
-        ok = [i for i in range(len(items)) if i not in errors]
-        if ok: P[ok] = self.classifier.predict_proba(X[ok])
+        _,P,errors = self._run(items)
         return P,errors
 
 # %% ../nbs/06a_model.ipynb #0301236f
 def _name(item) -> str: return str(item) if isinstance(item, (str, Path)) else getattr(item, 'filename', '') or '<image>'
 
 def _predict(self:CoverModel, items, # paths or PIL images
-             top_k:int=3) -> list[dict]:
-    "One dict per item: `path`, `genre`, `scores` ({genre: probability}), `top` ([[genre, p], ...]); or `path`, `error`."
+             top_k:int=3, # genres in `top`
+             similar:int=0, # also the `similar` most similar training covers of each item, from the same forward pass
+            ) -> list[dict]:
+    "One dict per item: `path`, `genre`, `scores` ({genre: probability}), `top` ([[genre, p], ...]) and `similar` if asked; or `path`, `error`."
     items = list(items)
-    P,errors = self.predict_proba(items)
+    if similar and self.index is None: raise ModelError(f'{self.path}: the model directory has no similarity index')
+    V,P,errors = self._run(items)
+    ok = [i for i in range(len(items)) if i not in errors]
+    hits = dict(zip(ok, self.index.search(V[ok], similar))) if similar and ok else {}
     res = []
     for i,it in enumerate(items):
         if i in errors: res.append(dict(path=_name(it), error=errors[i])); continue
@@ -262,6 +279,7 @@ def _predict(self:CoverModel, items, # paths or PIL images
         order = np.argsort(-p, kind='stable')
         res.append(dict(path=_name(it), genre=self.classes[order[0]], scores={self.classes[j]: float(p[j]) for j in range(len(p))},
                         top=[[self.classes[j], float(p[j])] for j in order[:top_k]]))
+        if similar: res[-1]['similar'] = hits[i]
     return res
 
 def _similar(self:CoverModel, item, # a path or a PIL image

@@ -388,9 +388,10 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
                  C:float=0.001, # inverse regularisation of the single probe (early) or of the image probe (late)
                  text_C:float|None=None, # inverse regularisation of the text probe (late; default: `C`)
                  class_weight:str|None=None, # None or 'balanced'
-                 max_iter:int=2000):
+                 max_iter:int=2000,
+                 image_blocks:tuple|None=None): # late only: block sizes of the image part (style features); then the image classifier is a `KernelSVC` (C, gamma by grouped CV), not a probe
         self.image_dim,self.mode,self.weight,self.C,self.text_C = image_dim,mode,weight,C,text_C
-        self.class_weight,self.max_iter = class_weight,max_iter
+        self.class_weight,self.max_iter,self.image_blocks = class_weight,max_iter,image_blocks
 
     def _check(self, X):
         X = np.asarray(X, np.float32)
@@ -401,7 +402,9 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         return X
 
     def _probes(self):
-        return (LinearProbe(self.C, self.class_weight, self.max_iter),
+        from covergenre.knn import KernelSVC
+        return (KernelSVC(tuple(self.image_blocks), 'auto', 'auto', class_weight=self.class_weight) if self.image_blocks
+                else LinearProbe(self.C, self.class_weight, self.max_iter),
                 ScaledProbe(self.C if self.text_C is None else self.text_C, self.class_weight, self.max_iter))
 
     def _early_z(self, X):
@@ -416,12 +419,13 @@ def fit(self:FusionClassifier, X, y, groups=None):
     if self.mode not in ('late', 'early'): raise ValueError(f"mode must be 'late' or 'early', not {self.mode!r}")
     if self.weight == 'auto' and self.mode != 'late': raise ValueError("weight='auto' is for mode='late'")
     if self.weight != 'auto' and not 0 <= self.weight <= 1: raise ValueError(f'weight must be in [0, 1], not {self.weight}')
+    if self.image_blocks and self.mode != 'late': raise ValueError("image_blocks (a kernel SVM on the image part) is for mode='late'")
     X = self._check(X); y = np.asarray(y); d = self.image_dim
     self.n_features_in_ = X.shape[1]
     if self.mode == 'late':
         self.weight_ = choose_weight(self, X, y, groups) if self.weight == 'auto' else float(self.weight)
         self.image_,self.text_ = self._probes()
-        self.image_.fit(X[:, :d], y); self.text_.fit(X[:, d:], y)
+        self.image_.fit(X[:, :d], y, groups=groups); self.text_.fit(X[:, d:], y)
         self.classes_ = self.image_.classes_
     else:
         self.weight_ = float(self.weight)
@@ -452,7 +456,7 @@ def choose_weight(clf:FusionClassifier, X, y, groups=None, grid=WEIGHT_GRID, n_s
     Pi,Pt = np.zeros((len(y), len(classes))),np.zeros((len(y), len(classes)))
     for tr,te in grouped_folds(y, groups, n_splits):
         img,txt = clf._probes()
-        img.fit(X[tr, :d], y[tr]); txt.fit(X[tr, d:], y[tr])
+        img.fit(X[tr, :d], y[tr], groups=None if groups is None else np.asarray(groups, dtype=object)[tr]); txt.fit(X[tr, d:], y[tr])
         cols = np.searchsorted(classes, img.classes_)
         Pi[np.ix_(te, cols)] = img.predict_proba(X[te, :d]); Pt[np.ix_(te, cols)] = txt.predict_proba(X[te, d:])
     def loss(P): P = np.clip(P, 1e-9, 1); return log_loss(y, P/P.sum(1, keepdims=True), labels=classes)
@@ -470,10 +474,16 @@ def _lr_arrays(prefix, probe) -> dict:
 def _state(self:FusionClassifier) -> tuple[dict, dict]:
     "The arrays and the JSON-able settings of the fitted classifier (what `covergenre.knn.save_embedding_classifier` stores)."
     check_is_fitted(self, 'classes_')
-    if self.mode == 'late': arrays = {**_lr_arrays('image', self.image_), **_lr_arrays('text', self.text_)}
-    else: arrays = {**_lr_arrays('early', self), 'early.block': self.block_}
+    extra = {}
+    if self.mode == 'early': arrays = {**_lr_arrays('early', self), 'early.block': self.block_}
+    elif self.image_blocks:
+        from covergenre.knn import _arrays
+        a,extra['image'] = _arrays(self.image_)
+        arrays = {**{f'image.{k}': v for k,v in a.items()}, **_lr_arrays('text', self.text_)}
+    else: arrays = {**_lr_arrays('image', self.image_), **_lr_arrays('text', self.text_)}
     return arrays,dict(type='fusion', mode=self.mode, image_dim=self.image_dim, n_features=self.n_features_in_, weight=self.weight,
-                       weight_used=self.weight_, C=self.C, text_C=self.text_C, class_weight=self.class_weight)
+                       weight_used=self.weight_, C=self.C, text_C=self.text_C, class_weight=self.class_weight,
+                       image_blocks=list(self.image_blocks) if self.image_blocks else None, **extra)
 
 def save_fusion_classifier(clf:FusionClassifier, folder, # a fitted FusionClassifier; a folder (made if needed)
                            **extra, # more JSON-able settings to store in fusion.json
@@ -512,9 +522,14 @@ def load_fusion_classifier(folder) -> FusionClassifier:
 @patch(cls_method=True)
 def _from_state(cls:FusionClassifier, a:dict, c:dict, classes) -> FusionClassifier:
     "Rebuild a fitted classifier from `_state`'s arrays `a` and settings `c`."
-    clf = cls(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'])
+    blocks = c.get('image_blocks')
+    clf = cls(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'], image_blocks=tuple(blocks) if blocks else None)
     clf.classes_,clf.weight_,clf.n_features_in_ = classes,c['weight_used'],c['n_features']
-    if c['mode'] == 'late':
+    if blocks:
+        from covergenre.knn import _from_arrays
+        clf.text_ = clf._probes()[1]; _lr(a, 'text', clf.text_.C, clf.class_weight, classes, clf.text_)
+        clf.image_ = _from_arrays({k[6:]: v for k,v in a.items() if k.startswith('image.')}, c['image'], classes)
+    elif c['mode'] == 'late':
         clf.image_,clf.text_ = clf._probes()
         _lr(a, 'image', clf.image_.C, clf.class_weight, classes, clf.image_); _lr(a, 'text', clf.text_.C, clf.class_weight, classes, clf.text_)
     else:
