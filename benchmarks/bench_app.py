@@ -2,7 +2,9 @@
 
 - model load time (`load_model`, what the app's resource cache does once per server process);
 - with the app's torch threads (`app_threads()`: half the CPUs, 1 to 4) and with torch's default (all CPUs): first and warm time of `covergenre.app.analyse_upload` for one uploaded cover (write the upload to a temp file,
-  `load_cover`, `predict`, `similar` k=5), warm = median of 20 runs; and the thumbnails of the similar covers;
+  `load_cover`, `predict(..., similar=5)`: genre and similar covers from one forward pass), warm = median of 20
+  runs; against the baseline of the same answers from two passes (`predict`, then `similar`), median of 10 each,
+  alternated, in the same process; and the thumbnails of the similar covers;
 - `covergenre --help` wall time (the `app` subcommand is added from covergenre.app; target <= 0.5 s).
 
 By default it trains a probe on SYNTHETIC covers (10 genres x 12, 128 px) at the backbone's own input size (224 px),
@@ -44,9 +46,15 @@ def main(model_dir=None):
         ts = []
         for _ in range(20):
             t = time.perf_counter(); analyse_upload(m, cover.name, data); ts.append(time.perf_counter() - t)
-        print(f'{n} torch thread(s) ({label}): one cover (predict + similar): first {first*1000:.0f} ms, '
+        print(f'{n} torch thread(s) ({label}): one cover (analyse_upload): first {first*1000:.0f} ms, '
               f'warm median {statistics.median(ts)*1000:.0f} ms (min {min(ts)*1000:.0f}, max {max(ts)*1000:.0f}); '
               f'load average {os.getloadavg()[0]:.1f}')
+    one,two = [],[]
+    for _ in range(10):
+        t = time.perf_counter(); m.predict([cover], similar=5); one.append(time.perf_counter() - t)
+        t = time.perf_counter(); m.predict([cover]); m.similar(cover, k=5); two.append(time.perf_counter() - t)
+    print(f'genre + 5 similar covers, {n} torch thread(s): one pass (predict(similar=5)) {statistics.median(one)*1000:.0f} ms, '
+          f'two passes (predict, similar) {statistics.median(two)*1000:.0f} ms; ratio {statistics.median(one)/statistics.median(two):.2f}')
     t = time.perf_counter(); similar_thumbnails(r['similar']); thumbs = time.perf_counter() - t
     print(f'{len(r["similar"])} thumbnails of similar covers: {thumbs*1000:.0f} ms')
     print(f'load average {os.getloadavg()[0]:.1f} at end')
