@@ -115,12 +115,17 @@ def cmd_similar(args):
     for r in res: print(f"{r['similarity']:.3f}  {r['genre']:<10} {r['path']}")
 
 # %% ../nbs/07_cli.ipynb #8f2ca9fb
+def _methods(args) -> list[str]:
+    "The `--methods` list, or a one-line exit naming the unknown ones."
+    methods = [m.strip() for m in args.methods.split(',') if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods: _error(f"--methods: unknown method(s) {', '.join(bad) or '(none)'}: use {', '.join(METHODS)}")
+    return methods
+
 def _pipeline(args, data, **kw):
     from covergenre.pipeline import run_pipeline
     from covergenre.embed import BackboneError
-    methods = [m.strip() for m in args.methods.split(',') if m.strip()]
-    bad = [m for m in methods if m not in ('knn', 'probe', 'finetune')]
-    if bad or not methods: _error(f"--methods: unknown method(s) {', '.join(bad) or '(none)'}: use knn, probe, finetune")
+    methods = _methods(args)
     try: m = run_pipeline(data, args.out, backbone=args.backbone, methods=methods, ft_size=args.ft_size, epochs=args.epochs,
                           samples=not args.no_samples, progress=not args.quiet, **kw)
     except BackboneError as e: _error(str(e))
@@ -138,6 +143,7 @@ def cmd_run(args):
 def cmd_demo(args):
     "Run the pipeline on the built-in synthetic covers."
     from covergenre.synth import synth_covers
+    _methods(args)  # before drawing anything
     out = Path(args.out)
     print(f'Drawing {args.n_per_genre} SYNTHETIC covers per genre ({args.size} px) in {out/"covers"} ...', flush=True)
     data = synth_covers(out/'covers', n_per_genre=args.n_per_genre, size=args.size, seed=args.seed, progress=not args.quiet)
@@ -230,7 +236,7 @@ def parser() -> argparse.ArgumentParser:
     def pipeline_args(x, out):
         x.add_argument('--out', default=out, help='output folder (default: %(default)s)')
         x.add_argument('--backbone', default='tf_efficientnet_lite0', help=bb_help)
-        x.add_argument('--methods', default='knn,probe,finetune', help='comma-separated, of knn, probe, finetune (default: %(default)s)')
+        x.add_argument('--methods', default='knn,probe,finetune', help=f'comma-separated, of {", ".join(METHODS)} (default: %(default)s)')
         x.add_argument('--no-samples', action='store_true', help='draw no grids of covers in the report')
         x.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     u = sub.add_parser('run', help='the whole pipeline on a data set: split, audit, embed, train, evaluate, interpret, map, report',

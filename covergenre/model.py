@@ -293,12 +293,11 @@ def _similar(self:CoverModel, item, # a path or a PIL image
 CoverModel.predict,CoverModel.similar = _predict,_similar
 
 # %% ../nbs/06a_model.ipynb #9a558ad4
-def _evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CSV
-              progress:bool=True) -> dict:
-    "micro/macro F1, per-class report and confusion matrix of the model on `covers`, plus `unknown_genres` and `skipped`."
-    from covergenre.knn import evaluate
+def _covers_proba(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CSV
+                  progress:bool=True) -> tuple[np.ndarray, dict]:
+    "Genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}; embeddings and OCR through their caches."
     covers = CoverSet.from_path(covers)
-    paths,genres = list(covers.paths),covers.df.genre.tolist()
+    paths = list(covers.paths)
     if self.method == 'finetune':
         from tqdm.auto import tqdm
         P,errors = np.zeros((0, len(self.classes))),{}
@@ -320,6 +319,15 @@ def _evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CS
         assert [str(paths[i]) for i in rows] == [str(p) for p in emb.paths]
         P = np.full((len(paths), len(self.classes)), np.nan)
         if rows: P[rows] = self.classifier.predict_proba(emb.X)
+    return P,errors
+
+def _evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CSV
+              progress:bool=True) -> dict:
+    "micro/macro F1, per-class report and confusion matrix of the model on `covers`, plus `unknown_genres` and `skipped`."
+    from covergenre.knn import evaluate
+    covers = CoverSet.from_path(covers)
+    paths,genres = list(covers.paths),covers.df.genre.tolist()
+    P,errors = self.covers_proba(covers, progress)
     ok = [i for i in range(len(paths)) if i not in errors]
     y = np.array(genres, dtype=object)[ok]
     pred = np.array(self.classes, dtype=object)[P[ok].argmax(1)] if ok else np.array([], dtype=object)
@@ -330,7 +338,7 @@ def _evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CS
     r['method'],r['model'] = self.method,str(self.path)
     return r
 
-CoverModel.evaluate = _evaluate
+CoverModel.covers_proba,CoverModel.evaluate = _covers_proba,_evaluate
 
 # %% ../nbs/06a_model.ipynb #387861e5
 def load_model(path, # a model directory written by `train_model`

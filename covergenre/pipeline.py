@@ -31,40 +31,38 @@ class _Stages:
 # %% ../nbs/06b_pipeline.ipynb #9f728542
 def _scores(m:dict) -> dict: return {k: m[k] for k in ('n', 'micro_f1', 'macro_f1', 'per_class')}
 
-def _embedding_methods(covers, emb, out, methods, backbone, size, progress) -> tuple[dict, dict]:
+def _holdout(model, val:CoverSet) -> tuple[dict, tuple]:
+    "Scores of `model` on the held-out covers (the readable ones), and (probabilities, classes, genres, paths) of those."
+    from covergenre.knn import evaluate
+    P,errors = model.covers_proba(val, progress=False)
+    ok = [i for i in range(len(val)) if i not in errors]
+    classes = np.array(model.classes, dtype=object)
+    y = val.df.genre.iloc[ok].tolist()
+    return _scores(evaluate(y, classes[P[ok].argmax(1)], labels=model.classes)),(P[ok], classes, y, [str(val.paths[i]) for i in ok])
+
+def _embedding_methods(covers, out, methods, backbone, size, progress) -> tuple[dict, dict]:
     "Train each embedding method on the train covers (model directories under `out/models`); hold-out scores and probabilities."
     from covergenre.model import train_model
-    from covergenre.knn import evaluate
-    s = np.array(emb.splits); val = emb.subset(s == 'valid')
     res,probs = {},{}
     for m in methods:
         model = train_model(covers.subset(covers.df.split.eq('train').to_numpy()), out/'models'/m, method=m,
                             backbone=backbone, size=size, progress=False)
-        P = model.classifier.predict_proba(val.X) if len(val) else np.zeros((0, len(model.classes)))
-        classes = np.array(model.classes, dtype=object)
-        res[m] = _scores(evaluate(val.genres, classes[P.argmax(1)], labels=model.classes))
-        probs[m] = (P, classes, list(val.genres), list(map(str, val.paths)))
+        res[m],probs[m] = _holdout(model, covers.valid)
     return res,probs
 
 def _finetune(covers, out, backbone, size, epochs, progress) -> tuple[dict, tuple]:
     "Fine-tune on the train covers; hold-out scores and probabilities."
     from covergenre.model import train_model
-    from covergenre.knn import evaluate
     model = train_model(covers, out/'models'/'finetune', method='finetune', backbone=backbone, size=size, epochs=epochs, progress=progress)
-    val = covers.valid
-    P,errors = model.predict_proba(list(val.paths))
-    ok = [i for i in range(len(val)) if i not in errors]
-    classes = np.array(model.classes, dtype=object)
-    y = val.df.genre.iloc[ok].tolist()
-    r = _scores(evaluate(y, classes[P[ok].argmax(1)], labels=model.classes))
+    r,p = _holdout(model, covers.valid)
     r['epochs'],r['size'],r['train_seconds'] = epochs,model.config['image_size'],model.config.get('train_seconds')
-    return r,(P[ok], classes, y, [str(val.paths[i]) for i in ok])
+    return r,p
 
 # %% ../nbs/06b_pipeline.ipynb #2971ccbb
 def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, optional group, split)
                  out, # output folder (created)
                  backbone:str=DEFAULT_BACKBONE, # for embeddings and fine-tuning
-                 methods=('knn', 'probe', 'finetune'), # which models to train and compare
+                 methods=('knn', 'probe', 'finetune'), # which models to train and compare (any of `covergenre.model.METHODS`)
                  size:int|None=None, # embedding input size (default: the backbone's)
                  ft_size:int=224, # fine-tuning image size
                  epochs:int=3, # fine-tuning epochs after the frozen one
@@ -96,7 +94,7 @@ def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre
     emb_methods = [m for m in methods if m != 'finetune']
     if emb_methods:
         with stage('classify', f'Training {" and ".join(emb_methods)} on frozen embeddings'):
-            r,p = _embedding_methods(covers, emb, out, emb_methods, backbone, size, progress); results.update(r); probs.update(p)
+            r,p = _embedding_methods(covers, out, emb_methods, backbone, size, progress); results.update(r); probs.update(p)
     if 'finetune' in methods:
         with stage('finetune', f'Fine-tuning {backbone} at {ft_size} px (1 frozen + {epochs} epochs)'):
             results['finetune'],probs['finetune'] = _finetune(covers, out, backbone, ft_size, epochs, progress)
@@ -141,7 +139,8 @@ def _report_markdown(metrics:dict, figures:dict, out:Path) -> str:
               f"{a['near_duplicates']} near-duplicate clusters; {a['conflicts']} label conflicts; {a['leaks']} split leaks; "
               f"imbalance ratio {a['imbalance_ratio']:.2f}.", '',
               '## Scores on the held-out covers', '', '| method | micro-F1 | macro-F1 | covers |', '|---|---:|---:|---:|']
-    names = {'knn': 'k-NN (frozen embeddings)', 'probe': 'linear probe (frozen embeddings)', 'finetune': 'fine-tuned network'}
+    names = {'knn': 'k-NN (frozen embeddings)', 'probe': 'linear probe (frozen embeddings)', 'svm': 'kernel SVM (style features)',
+             'fusion': 'image + cover text (OCR)', 'finetune': 'fine-tuned network'}
     for k,r in m['results'].items():
         lines.append(f"| {'**' + names.get(k, k) + '**' if k == best else names.get(k, k)} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | {r['n']} |")
     pc = m['results'][best]['per_class']
