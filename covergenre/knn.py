@@ -268,12 +268,14 @@ def evaluate(y_true, y_pred, # true and predicted genres
 
 # %% ../nbs/03_knn.ipynb #f1329e23
 def cross_validate(clf, emb, # an unfitted classifier; an Embeddings
-                   n_splits:int=5, seed:int=0) -> dict:
+                   n_splits:int=5, seed:int=0,
+                   progress:bool=False) -> dict: # a progress bar over the folds
     "Grouped stratified K-fold: pooled `evaluate` of out-of-fold predictions, plus the predictions and probabilities."
     from sklearn.base import clone
+    from tqdm.auto import tqdm
     y = np.asarray(emb.genres, dtype=object); classes = np.unique(y)
     P = np.zeros((len(y), len(classes)))
-    for tr,te in grouped_folds(y, emb.groups, n_splits, seed):
+    for tr,te in tqdm(grouped_folds(y, emb.groups, n_splits, seed), desc='cross-validating', unit='fold', disable=not progress):
         m = clone(clf).fit(emb.X[tr], y[tr], groups=np.asarray(emb.groups, dtype=object)[tr])
         P[np.ix_(te, np.searchsorted(classes, m.classes_))] = m.predict_proba(emb.X[te])
     pred = classes[P.argmax(1)]

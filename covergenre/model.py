@@ -6,7 +6,7 @@ Docs: https://covergenre.github.io/covergenre/model.html.md"""
 
 # %% ../nbs/06a_model.ipynb #f4de660a
 from __future__ import annotations
-import json, os, shutil, tempfile, time, warnings
+import json, os, shutil, sys, tempfile, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -90,14 +90,14 @@ def _embedding_classifier(method:str, features:str='pooled', blocks=(), image_di
         return FusionClassifier(image_dim, 'early', weight, C=0.001 if C is None else C)
     return LinearProbe(C=0.01 if C is None else C)
 
-def _cv_scores(clf, emb) -> dict|None:
+def _cv_scores(clf, emb, progress:bool=False) -> dict|None:
     "Grouped 5-fold CV micro/macro F1 of `clf` on `emb`, or None when the data are too small for it."
     from covergenre.knn import cross_validate
     n_groups = min(len(set(np.asarray(emb.groups, dtype=object)[np.asarray(emb.genres, dtype=object) == g])) for g in set(emb.genres))
     if n_groups < 2 or len(emb) < 10: return None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        r = cross_validate(clf, emb, n_splits=min(5, n_groups))
+        r = cross_validate(clf, emb, n_splits=min(5, n_groups), progress=progress)
     return dict(protocol=f'{min(5, n_groups)}-fold grouped cross-validation on the training covers',
                 n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1'])
 
@@ -130,7 +130,8 @@ def _train_embedding(covers, out, method, backbone, size, tta, device, progress,
     for p,reason in skipped: _left_out(p, reason)
     if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
     clf = _embedding_classifier(method, features, blocks=emb.blocks, image_dim=emb.X.shape[1], **kw)
-    scores = _cv_scores(clone(clf), data)
+    scores = _cv_scores(clone(clf), data, progress)
+    if progress: print(f'fitting {method} on {len(data)} covers ...', file=sys.stderr, flush=True)
     clf.fit(data.X, data.genres, groups=data.groups)
     cfg = _base_config(method, data.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
                        tta=tta, features=features, scores=scores, skipped=[[str(p), r] for p,r in skipped], **extra)
