@@ -102,6 +102,14 @@ def _cv_scores(clf, emb, progress:bool=False) -> dict|None:
                 n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1'])
 
 # %% ../nbs/06a_model.ipynb #536ee833
+def _grouped(covers:CoverSet, progress:bool=False) -> CoverSet:
+    "`covers` as they are if they have groups; else grouped by near-duplicate clusters, so that re-encoded copies stay on one side of the scoring folds."
+    if not covers.df.group.isna().all(): return covers
+    from covergenre.data import near_duplicate_groups
+    res = covers.subset(np.ones(len(covers), dtype=bool))
+    res.df['group'] = [f'auto-{k}' for k in near_duplicate_groups(covers.scan(progress).phash)]
+    return res
+
 def _left_out(path, reason:str):
     warnings.warn(f'{reason} (left out)' if str(path) in reason else f'{path}: {reason} (left out)')
 
@@ -210,7 +218,7 @@ def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre,
     covers = CoverSet.from_path(covers)
     if method == 'finetune': write = _train_finetune(covers, out, backbone, size, epochs, device, progress, **kwargs)
     else:
-        trn = covers.subset(~covers.df.split.eq('valid').to_numpy())
+        trn = _grouped(covers.subset(~covers.df.split.eq('valid').to_numpy()), progress)
         write = _train_embedding(trn, out, method, backbone, size, tta, device, progress, features, **kwargs)
     return load_model(_write_atomically(Path(out), write))
 
