@@ -98,7 +98,8 @@ def _cv_scores(clf, emb, progress:bool=False) -> dict|None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         r = cross_validate(clf, emb, n_splits=min(5, n_groups), progress=progress)
-    return dict(protocol=f'{min(5, n_groups)}-fold grouped cross-validation on the training covers',
+    auto = all(str(g).startswith('auto-') for g in emb.groups)  # groups made from near-duplicate clusters (no group column)
+    return dict(protocol=f'{min(5, n_groups)}-fold grouped cross-validation on the training covers' + (' (groups: near-duplicate clusters)' if auto else ''),
                 n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1'])
 
 # %% ../nbs/06a_model.ipynb #536ee833
