@@ -6,7 +6,9 @@
    (`ScaledProbe` on `TextFeaturizer` features), late fusion and early fusion: micro and macro F1, and the
    per-genre F1 change of the fused model against image-only.
 3. The same folds for the best image-only model, a `KernelSVC` on style features (`--style-backbone` at
-   `--style-size`, whole cover), alone and late-fused with the text as `train_model(method='fusion')` does.
+   `--style-size`, whole cover), alone, late-fused with the text probe, and stacked with the text probe and the
+   n-gram probe (`FusionClassifier(mode='stack')`, what `train_model(method='fusion')` builds), with and without
+   the n-grams; the n-gram probe (`NgramProbe` on hashed n-gram counts) alone too.
 
 Settings chosen on the same folds they are scored on (C of each probe, fixed fusion weights) are marked as such;
 `late auto` chooses its weight inside each training fold (nested), so its score is not tuned on the test folds.
@@ -22,7 +24,7 @@ import numpy as np
 from covergenre.data import CoverSet
 from covergenre.embed import embed, default_cache_dir
 from covergenre.knn import LinearProbe, evaluate, grouped_folds
-from covergenre.text import TextFeaturizer, ScaledProbe, FusionClassifier, read_text, SIGNAL_NAMES
+from covergenre.text import TextFeaturizer, ScaledProbe, NgramProbe, FusionClassifier, read_text, SIGNAL_NAMES
 
 p = argparse.ArgumentParser()
 p.add_argument('data', nargs='?', default=str(Path(__file__).resolve().parents[1]/'..'/'shared'/'data'/'covers8-dev'/'labels.csv'))
@@ -58,8 +60,9 @@ emb = embed(covers)
 y,groups = np.asarray(emb.genres, dtype=object),np.asarray(emb.groups, dtype=object)
 tf = TextFeaturizer(n_threads=args.threads)
 t = time.perf_counter(); T,errs = tf(emb.paths); feat_s = time.perf_counter() - t
+nd = tf.ngram_dim; Tn,T = T[:, T.shape[1] - nd:],T[:, :T.shape[1] - nd]  # n-gram counts (stack only) | sentence + signals
 if errs: say(f'{len(errs)} covers without text features: {errs[:3]}')
-say(f'image {emb.X.shape} ({emb.backbone}); text {T.shape} in {feat_s:.1f} s (OCR cached; sentence model load + encode)')
+say(f'image {emb.X.shape} ({emb.backbone}); text {T.shape} + n-grams {Tn.shape} in {feat_s:.1f} s (OCR cached; sentence model load + encode)')
 out.update(n=len(y), image_dim=emb.X.shape[1], text_dim=T.shape[1], text_features_s=feat_s)
 d = emb.X.shape[1]; X = np.hstack([emb.X, T])
 folds = grouped_folds(y, groups, n_splits=5, seed=0)
@@ -129,13 +132,22 @@ if args.style_backbone:
     t = time.perf_counter()
     score('style svm (image only)', oof(lambda: KernelSVC(blocks, 'auto', 'auto'), S.X), '(C, gamma chosen inside each training fold)')
     score('style svm + text, late w=0.5', oof(lambda: FusionClassifier(S.X.shape[1], 'late', 0.5, text_C=0.003, image_blocks=blocks), XS),
-          "(train_model(method='fusion') defaults; C, gamma nested)")
+          "(C, gamma nested)")
+    score('n-gram probe (text only)', oof(lambda: NgramProbe(1.0), Tn))
+    score('style svm + text, stack', oof(lambda: FusionClassifier(S.X.shape[1], 'stack', text_C=0.003, image_blocks=blocks), XS),
+          '(no n-grams; combination learned inside each training fold)')
+    XSN = np.hstack([XS, Tn])
+    score('style svm + text + n-grams, stack', oof(lambda: FusionClassifier(S.X.shape[1], 'stack', text_C=0.003, image_blocks=blocks, ngram_dim=nd), XSN),
+          "(train_model(method='fusion') defaults; all nested)")
     say(f'cross-validation: {time.perf_counter() - t:.0f} s')
-    a,b = res['style svm (image only)'],res['style svm + text, late w=0.5']
-    say('per-genre F1, style svm -> style svm + text')
+    a,b = res['style svm (image only)'],res['style svm + text + n-grams, stack']
+    say('per-genre F1, style svm -> style svm + text + n-grams, stack')
     for g in classes: say(f'  {g:<10} {a["per_class"][g]["f1"]:.3f} -> {b["per_class"][g]["f1"]:.3f}  ({b["per_class"][g]["f1"] - a["per_class"][g]["f1"]:+.3f})')
     say(f'  micro-F1 {a["micro_f1"]:.3f} -> {b["micro_f1"]:.3f} ({100*(b["micro_f1"] - a["micro_f1"]):+.1f} points), '
         f'macro-F1 {a["macro_f1"]:.3f} -> {b["macro_f1"]:.3f} ({100*(b["macro_f1"] - a["macro_f1"]):+.1f} points)')
+    from sklearn.metrics import confusion_matrix
+    say('confusion (rows true, columns predicted), style svm + text + n-grams, stack: ' + ' '.join(classes))
+    for g,row in zip(classes, confusion_matrix(y, classes[probs['style svm + text + n-grams, stack'].argmax(1)], labels=classes)): say(f'  {g:<10} {row}')
 
 # by source: spotify6 groups keep an artist on one side of a split, discogs5 groups only near-duplicates, so text
 # (artist names) could help more on discogs5 through artists seen in training
@@ -149,7 +161,7 @@ if str(args.data).endswith('.csv'):
         say('\nmicro-F1 by source')
         for s_ in sorted(set(s_of)):
             m = s_of == s_
-            by_source[s_] = {k: float((classes[probs[k][m].argmax(1)] == y[m]).mean()) for k in (best_img, best_txt, 'late auto', 'early w=0.5')}
+            by_source[s_] = {k: float((classes[probs[k][m].argmax(1)] == y[m]).mean()) for k in (best_img, best_txt, 'late auto', 'early w=0.5', 'style svm + text + n-grams, stack') if k in probs}
             say(f'  {s_:<9} n={m.sum():<5} ' + '  '.join(f'{k} {v:.3f}' for k,v in by_source[s_].items()))
 out.update(results={k: dict(micro_f1=v['micro_f1'], macro_f1=v['macro_f1'], note=v['note'],
                             per_class_f1={g: v['per_class'][g]['f1'] for g in classes}) for k,v in res.items()},

@@ -79,15 +79,18 @@ def _write_atomically(out:Path, write) -> Path:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
 
-def _embedding_classifier(method:str, features:str='pooled', blocks=(), image_dim:int=0, k:int=10, C=None, gamma='auto', weight=0.5, text_C=0.003):
-    "The classifier of an embedding method on `features`; `C=None` is the method's default."
+def _embedding_classifier(method:str, features:str='pooled', blocks=(), image_dim:int=0, k:int=10, C=None, gamma='auto', weight=0.5, text_C=0.003,
+                          mode=None, ngram_dim:int=0):
+    "The classifier of an embedding method on `features`; `C=None` and `mode=None` are the method's defaults."
     from covergenre.knn import KNNClassifier, LinearProbe, KernelSVC
     if method == 'knn': return KNNClassifier(k, 'similarity')
     if method == 'svm': return KernelSVC(tuple(blocks), 'auto' if C is None else C, gamma)
     if method == 'fusion':
         from covergenre.text import FusionClassifier
-        if features == 'style': return FusionClassifier(image_dim, 'late', weight, text_C=text_C, image_blocks=tuple(blocks))
-        return FusionClassifier(image_dim, 'early', weight, C=0.001 if C is None else C)
+        mode = mode or ('stack' if features == 'style' else 'early')
+        blocks = tuple(blocks) if features == 'style' and mode != 'early' else None
+        if C is None: C = 0.001 if mode == 'early' else 0.01
+        return FusionClassifier(image_dim, mode, weight, C=C, text_C=text_C, image_blocks=blocks, ngram_dim=ngram_dim)
     return LinearProbe(C=0.01 if C is None else C)
 
 def _cv_scores(clf, emb, progress:bool=False) -> dict|None:
@@ -135,7 +138,7 @@ def _train_embedding(covers, out, method, backbone, size, tta, device, progress,
     skipped,extra,data = list(emb.errors),{},emb
     if method == 'fusion':
         data,tf,unread = _with_text(emb, progress=progress)
-        skipped += unread; extra['text'] = tf.config()
+        skipped += unread; extra['text'] = tf.config(); kw['ngram_dim'] = tf.ngram_dim
     for p,reason in skipped: _left_out(p, reason)
     if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
     clf = _embedding_classifier(method, features, blocks=emb.blocks, image_dim=emb.X.shape[1], **kw)
@@ -212,7 +215,7 @@ def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre,
                 features:str|None=None, # embedding methods: 'pooled' or 'style' (default: style for svm and fusion, else pooled)
                 device:str|None=None, # default: CUDA if available
                 progress:bool=True, # show progress bars
-                **kwargs): # method settings: `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `weight`, `text_C` (fusion), `lr`, `batch_size`, `seed` (finetune)
+                **kwargs): # method settings: `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `mode`, `weight`, `text_C` (fusion), `lr`, `batch_size`, `seed` (finetune)
     "Train `method` on `covers` (those not marked `valid`) and write the model directory `out`; returns the loaded `CoverModel`."
     if method not in METHODS: raise ValueError(f'unknown method {method!r}: use one of {", ".join(METHODS)}')
     if method == 'finetune' and features: raise ValueError('features are for the embedding methods, not finetune')

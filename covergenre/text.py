@@ -20,10 +20,11 @@ from .knn import LinearProbe, l2_normalize
 
 # %% auto #0
 __all__ = ['OCR_SIZE', 'RAW_MIN_CONF', 'MIN_CONF', 'Fragment', 'GENRE_WORDS', 'SCRIPTS', 'AMOUNT', 'SIGNAL_NAMES',
-           'SENTENCE_MODEL', 'WEIGHT_GRID', 'FUSION_FILES', 'ocr_engine', 'ocr_key', 'ocr_image', 'sort_fragments',
-           'draw_fragments', 'is_junk', 'clean_fragments', 'OCRCache', 'CoverText', 'read_text', 'genre_word_hits',
-           'text_signals', 'sentence_model', 'embed_texts', 'TextFeaturizer', 'ScaledProbe', 'FusionClassifier',
-           'choose_weight', 'save_fusion_classifier', 'load_fusion_classifier']
+           'SENTENCE_MODEL', 'NGRAM_BITS', 'WEIGHT_GRID', 'FUSION_MODES', 'FUSION_FILES', 'ocr_engine', 'ocr_key',
+           'ocr_image', 'sort_fragments', 'draw_fragments', 'is_junk', 'clean_fragments', 'OCRCache', 'CoverText',
+           'read_text', 'genre_word_hits', 'text_signals', 'sentence_model', 'embed_texts', 'ngram_dim', 'ngram_counts',
+           'TextFeaturizer', 'ScaledProbe', 'NgramProbe', 'FusionClassifier', 'choose_weight', 'save_fusion_classifier',
+           'load_fusion_classifier']
 
 # %% ../nbs/09_text.ipynb #da3c230e
 OCR_SIZE = 480        # long side of the cover, in pixels, as the OCR detector sees it
@@ -310,6 +311,22 @@ def embed_texts(texts:list[str], device:str='cpu', batch_size:int=64) -> np.ndar
                                                show_progress_bar=False, convert_to_numpy=True)
     return X
 
+# %% ../nbs/09_text.ipynb #12c50125
+NGRAM_BITS = 13
+
+def ngram_dim(bits:int=NGRAM_BITS) -> int:
+    "Columns of `ngram_counts(..., bits)`: 2**(bits-1) word and 2**bits character n-gram columns (0 for `bits=0`)."
+    return 3*2**(bits - 1) if bits else 0
+
+def ngram_counts(texts:list[str], bits:int=NGRAM_BITS) -> np.ndarray:
+    "Hashed counts of word 1-2-grams and character 2-5-grams (within words) of each lower-cased text, (n, `ngram_dim(bits)`) float32."
+    from sklearn.feature_extraction.text import HashingVectorizer
+    def counts(analyzer, ngram_range, n):
+        hv = HashingVectorizer(analyzer=analyzer, ngram_range=ngram_range, n_features=n, alternate_sign=False, norm=None)
+        return hv.transform(texts).toarray()
+    if not bits: return np.zeros((len(texts), 0), np.float32)
+    return np.hstack([counts('word', (1, 2), 2**(bits - 1)), counts('char_wb', (2, 5), 2**bits)]).astype(np.float32)
+
 # %% ../nbs/09_text.ipynb #a33b1c6c
 class TextFeaturizer:
     "Covers -> text features: OCR (`read_text`), a sentence embedding of the text and `text_signals`."
@@ -320,22 +337,26 @@ class TextFeaturizer:
                  n_threads:int|None=None, # OCR threads
                  device:str='cpu', # device of the sentence model
                  progress:bool=False, # show a progress bar while reading
+                 ngrams:int=NGRAM_BITS, # hashed n-gram counts of the text as the last columns (`ngram_counts` with these bits); 0: none
                 ):
         self.min_conf,self.size,self.sentences,self.cache_dir = min_conf,size,sentences,cache_dir
-        self.n_threads,self.device,self.progress = n_threads,device,progress
+        self.n_threads,self.device,self.progress,self.ngrams = n_threads,device,progress,ngrams
 
+    @property
+    def ngram_dim(self) -> int: return ngram_dim(self.ngrams)
     @property
     def feature_names(self) -> list[str]:
-        return ([f'sentence_{i}' for i in range(384)] if self.sentences else []) + SIGNAL_NAMES
+        return ([f'sentence_{i}' for i in range(384)] if self.sentences else []) + SIGNAL_NAMES + [f'ngram_{i}' for i in range(self.ngram_dim)]
     @property
-    def dim(self) -> int: return len(self.feature_names)
-    def __repr__(self): return f'TextFeaturizer({self.dim} features, min_conf={self.min_conf}, size={self.size})'
+    def dim(self) -> int: return (384 if self.sentences else 0) + len(SIGNAL_NAMES) + self.ngram_dim
+    def __repr__(self): return f'TextFeaturizer({self.dim} features, min_conf={self.min_conf}, size={self.size}, ngrams={self.ngrams})'
 
     def transform(self, ct:CoverText) -> np.ndarray:
-        "Feature rows (n, `dim`) for text already read."
+        "Feature rows (n, `dim`) for text already read: [sentence embedding | `text_signals` | n-gram counts]."
         S = np.stack([text_signals(f) for f in ct.fragments]) if len(ct) else np.zeros((0, len(SIGNAL_NAMES)), np.float32)
-        if not self.sentences: return S
-        return np.hstack([embed_texts([' '.join(t for _,t,_ in f) for f in ct.fragments], self.device), S]).astype(np.float32)
+        texts = [' '.join(t for _,t,_ in f) for f in ct.fragments]
+        parts = ([embed_texts(texts, self.device)] if self.sentences else []) + [S, ngram_counts(texts, self.ngrams)]
+        return np.hstack(parts).astype(np.float32)
 
     def read(self, covers) -> CoverText:
         "OCR of `covers` with this featurizer's settings."
@@ -353,12 +374,12 @@ class TextFeaturizer:
     def config(self) -> dict:
         "JSON-able settings that rebuild this featurizer (with the names of what it uses)."
         return dict(min_conf=self.min_conf, size=self.size, sentences=self.sentences, sentence_model=SENTENCE_MODEL,
-                    ocr=ocr_key(self.size), dim=self.dim)
+                    ocr=ocr_key(self.size), ngrams=self.ngrams, dim=self.dim)
 
     @classmethod
     def from_config(cls, cfg:dict, **kw) -> TextFeaturizer:
-        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`)."
-        res = cls(min_conf=cfg['min_conf'], size=cfg['size'], sentences=cfg['sentences'], **kw)
+        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`); configs written before n-grams existed have none."
+        res = cls(min_conf=cfg['min_conf'], size=cfg['size'], sentences=cfg['sentences'], ngrams=cfg.get('ngrams', 0), **kw)
         if cfg.get('dim', res.dim) != res.dim: raise ValueError(f"text features have {res.dim} dimensions here, the config says {cfg['dim']}")
         return res
 
@@ -377,62 +398,132 @@ class ScaledProbe(LinearProbe):
 
     def _z(self, X): return (np.asarray(X, np.float32) - self.mean_)/self.scale_
 
+class NgramProbe(LinearProbe):
+    "Logistic regression on TF-IDF weights of n-gram counts (`ngram_counts`): sublinear tf, smooth idf, unit-length rows."
+    def __init__(self, C:float=1.0, # inverse regularisation strength
+                 class_weight:str|None='balanced', # None or 'balanced'
+                 max_iter:int=3000):
+        super().__init__(C, class_weight, max_iter)
+
+    def fit(self, X, y, groups=None):
+        "Learn the idf weights and the regression on `X`, `y` (`groups` is accepted for a common signature and unused)."
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(np.asarray(X, np.float32))
+        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._z(X), y)
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def _z(self, X):
+        from scipy import sparse
+        return self.tfidf_.transform(sparse.csr_matrix(np.asarray(X, np.float32)))
+
 # %% ../nbs/09_text.ipynb #b551579b
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+FUSION_MODES = ('early', 'late', 'stack')
 
 class FusionClassifier(ClassifierMixin, BaseEstimator):
-    "Genre from `[image embedding | text features]`: late (weighted mean of two probes) or early (one probe) fusion."
+    "Genre from `[image embedding | text features]`: early (one probe), late (weighted mean of two models) or stacked fusion."
     def __init__(self, image_dim:int, # columns of the image embedding; the rest are text features
-                 mode:str='early', # 'early' or 'late'
-                 weight:float|str=0.5, # share given to the image (0..1); 'auto' (late only): chosen by grouped CV
-                 C:float=0.001, # inverse regularisation of the single probe (early) or of the image probe (late)
-                 text_C:float|None=None, # inverse regularisation of the text probe (late; default: `C`)
+                 mode:str='early', # 'early', 'late' or 'stack'
+                 weight:float|str=0.5, # late/early: share given to the image (0..1); 'auto' (late only): chosen by grouped CV
+                 C:float=0.001, # inverse regularisation of the single probe (early) or of the image probe (late, stack)
+                 text_C:float|None=None, # inverse regularisation of the text probe (late, stack; default: `C`)
                  class_weight:str|None=None, # None or 'balanced'
                  max_iter:int=2000,
-                 image_blocks:tuple|None=None): # late only: block sizes of the image part (style features); then the image classifier is a `KernelSVC` (C, gamma by grouped CV), not a probe
+                 image_blocks:tuple|None=None, # late, stack: block sizes of the image part (style features); then the image model is a `KernelSVC` (C, gamma by grouped CV), not a probe
+                 ngram_dim:int=0, # the last `ngram_dim` text columns are n-gram counts (`TextFeaturizer.ngram_dim`): stack gives them an `NgramProbe`; early and late leave them out
+                 ngram_C:float=1.0, # stack: inverse regularisation of the `NgramProbe`
+                 meta_C:float=0.03): # stack: inverse regularisation of the logistic regression that combines the models
         self.image_dim,self.mode,self.weight,self.C,self.text_C = image_dim,mode,weight,C,text_C
         self.class_weight,self.max_iter,self.image_blocks = class_weight,max_iter,image_blocks
+        self.ngram_dim,self.ngram_C,self.meta_C = ngram_dim,ngram_C,meta_C
 
     def _check(self, X):
         X = np.asarray(X, np.float32)
-        if X.ndim != 2 or X.shape[1] <= self.image_dim:
-            raise ValueError(f'expected [image ({self.image_dim} columns) | text features], got shape {X.shape}')
+        if X.ndim != 2 or X.shape[1] <= self.image_dim + self.ngram_dim:
+            raise ValueError(f'expected [image ({self.image_dim} columns) | text features' + (f' ending in {self.ngram_dim} n-gram columns' if self.ngram_dim else '')
+                             + f'], got shape {X.shape}')
         if hasattr(self, 'n_features_in_') and X.shape[1] != self.n_features_in_:
             raise ValueError(f'fitted on {self.n_features_in_} columns, got {X.shape[1]}')
         return X
 
-    def _probes(self):
+    def _parts(self, X) -> tuple:
+        "The image, text (without n-grams) and n-gram columns of `X`."
+        d,e = self.image_dim,X.shape[1] - self.ngram_dim
+        return X[:, :d],X[:, d:e],X[:, e:]
+
+    def _probes(self, svm:tuple|None=None):
+        "Unfitted image and text models (`svm`: fixed (C, gamma) for the kernel SVM instead of 'auto')."
         from covergenre.knn import KernelSVC
-        return (KernelSVC(tuple(self.image_blocks), 'auto', 'auto', class_weight=self.class_weight) if self.image_blocks
+        C,gamma = svm or ('auto', 'auto')
+        return (KernelSVC(tuple(self.image_blocks), C, gamma, class_weight=self.class_weight) if self.image_blocks
                 else LinearProbe(self.C, self.class_weight, self.max_iter),
                 ScaledProbe(self.C if self.text_C is None else self.text_C, self.class_weight, self.max_iter))
 
     def _early_z(self, X):
-        Z = np.hstack([l2_normalize(X[:, :self.image_dim]), X[:, self.image_dim:]])
+        img,txt,_ = self._parts(X)
+        Z = np.hstack([l2_normalize(img), txt])
         return (Z - self.mean_)/self.scale_*self.block_
 
 # %% ../nbs/09_text.ipynb #93e2d229
+def _log_proba(m, X, classes) -> np.ndarray:
+    "Log-probabilities of `m` on `X` in the columns of `classes` (a class `m` never saw gets 1e-6)."
+    P = np.full((len(X), len(classes)), 1e-6)
+    P[:, np.searchsorted(classes, m.classes_)] = np.clip(m.predict_proba(X), 1e-6, 1)
+    return np.log(P)
+
+@patch
+def _members(self:FusionClassifier, svm:tuple|None=None) -> list:
+    "Unfitted models of a stack, each with the part of `X` it takes (0 image, 1 text, 2 n-grams)."
+    img,txt = self._probes(svm)
+    return [(img, 0), (txt, 1)] + ([(NgramProbe(self.ngram_C), 2)] if self.ngram_dim else [])
+
+@patch
+def _fit_stack(self:FusionClassifier, X, y, groups=None):
+    "Fit each member on all rows, and the combining regression on their out-of-fold log-probabilities (grouped CV)."
+    from sklearn.linear_model import LogisticRegression
+    from covergenre.knn import grouped_folds, _groups_per_class
+    parts,classes = self._parts(X),np.unique(y)
+    g = None if groups is None else np.asarray(groups, dtype=object)
+    self.members_ = [m.fit(parts[k], y, groups=g) for m,k in self._members()]
+    svm = (self.members_[0].C_, self.members_[0].gamma_) if self.image_blocks else None  # chosen once, on all rows
+    n_splits = min(4, min(len(set(v)) for v in _groups_per_class(y, g)))
+    self.meta_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
+    if n_splits >= 2:
+        F,nc = np.zeros((len(y), len(self.members_)*len(classes))),len(classes)
+        for tr,te in grouped_folds(y, g, n_splits):
+            for j,(m,k) in enumerate(self._members(svm)):
+                m.fit(parts[k][tr], y[tr], groups=None if g is None else g[tr])
+                F[te, j*nc:(j + 1)*nc] = _log_proba(m, parts[k][te], classes)
+        self.meta_ = LogisticRegression(C=self.meta_C, max_iter=10000).fit(F, y)
+    self.classes_ = classes
+
 @patch
 def fit(self:FusionClassifier, X, y, groups=None):
-    "Fit both probes (late) or the single probe (early); `groups` is used by `weight='auto'`."
+    "Fit both probes (late), the single probe (early) or the stack; `groups` are used by `weight='auto'`, the kernel SVM and the stack's CV."
     from sklearn.linear_model import LogisticRegression
-    if self.mode not in ('late', 'early'): raise ValueError(f"mode must be 'late' or 'early', not {self.mode!r}")
+    if self.mode not in FUSION_MODES: raise ValueError(f"mode must be one of {FUSION_MODES}, not {self.mode!r}")
     if self.weight == 'auto' and self.mode != 'late': raise ValueError("weight='auto' is for mode='late'")
     if self.weight != 'auto' and not 0 <= self.weight <= 1: raise ValueError(f'weight must be in [0, 1], not {self.weight}')
-    if self.image_blocks and self.mode != 'late': raise ValueError("image_blocks (a kernel SVM on the image part) is for mode='late'")
-    X = self._check(X); y = np.asarray(y); d = self.image_dim
+    if self.image_blocks and self.mode == 'early': raise ValueError("image_blocks (a kernel SVM on the image part) is for mode='late' or 'stack'")
+    X = self._check(X); y = np.asarray(y)
     self.n_features_in_ = X.shape[1]
-    if self.mode == 'late':
+    img,txt,_ = self._parts(X)
+    if self.mode == 'stack':
+        self.weight_ = None
+        self._fit_stack(X, y, groups)
+    elif self.mode == 'late':
         self.weight_ = choose_weight(self, X, y, groups) if self.weight == 'auto' else float(self.weight)
         self.image_,self.text_ = self._probes()
-        self.image_.fit(X[:, :d], y, groups=groups); self.text_.fit(X[:, d:], y)
+        self.image_.fit(img, y, groups=groups); self.text_.fit(txt, y)
         self.classes_ = self.image_.classes_
     else:
         self.weight_ = float(self.weight)
-        Z = np.hstack([l2_normalize(X[:, :d]), X[:, d:]])
+        Z = np.hstack([l2_normalize(img), txt])
         self.mean_,sd = Z.mean(0),Z.std(0)
         self.scale_ = np.where(sd > 1e-6, sd, 1).astype(np.float32)
-        self.block_ = np.r_[np.full(d, 2*self.weight_), np.full(X.shape[1] - d, 2*(1 - self.weight_))].astype(np.float32)
+        self.block_ = np.r_[np.full(img.shape[1], 2*self.weight_), np.full(txt.shape[1], 2*(1 - self.weight_))].astype(np.float32)
         self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._early_z(X), y)
         self.classes_ = self.lr_.classes_
     return self
@@ -441,9 +532,14 @@ def fit(self:FusionClassifier, X, y, groups=None):
 def predict_proba(self:FusionClassifier, X) -> np.ndarray:
     "Probability of each class, columns in the order of `classes_`."
     check_is_fitted(self, 'classes_')
-    X = self._check(X); d = self.image_dim
+    X = self._check(X); img,txt,_ = self._parts(X)
     if self.mode == 'early': return self.lr_.predict_proba(self._early_z(X))
-    return self.weight_*self.image_.predict_proba(X[:, :d]) + (1 - self.weight_)*self.text_.predict_proba(X[:, d:])
+    if self.mode == 'late': return self.weight_*self.image_.predict_proba(img) + (1 - self.weight_)*self.text_.predict_proba(txt)
+    parts = self._parts(X)
+    F = np.hstack([_log_proba(m, parts[k], self.classes_) for m,(_,k) in zip(self.members_, self._members())])
+    if self.meta_ is not None: return self.meta_.predict_proba(F)
+    L = F.reshape(len(X), len(self.members_), -1).mean(1); E = np.exp(L - L.max(1, keepdims=True))
+    return E/E.sum(1, keepdims=True)
 
 @patch
 def predict(self:FusionClassifier, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
@@ -452,13 +548,13 @@ def choose_weight(clf:FusionClassifier, X, y, groups=None, grid=WEIGHT_GRID, n_s
     "The image weight in `grid` with the best grouped-CV log-loss of the late fusion of `clf`'s probes."
     from covergenre.knn import grouped_folds
     from sklearn.metrics import log_loss
-    d = clf.image_dim; classes = np.unique(y)
+    img,txt,_ = clf._parts(X); classes = np.unique(y)
     Pi,Pt = np.zeros((len(y), len(classes))),np.zeros((len(y), len(classes)))
     for tr,te in grouped_folds(y, groups, n_splits):
-        img,txt = clf._probes()
-        img.fit(X[tr, :d], y[tr], groups=None if groups is None else np.asarray(groups, dtype=object)[tr]); txt.fit(X[tr, d:], y[tr])
-        cols = np.searchsorted(classes, img.classes_)
-        Pi[np.ix_(te, cols)] = img.predict_proba(X[te, :d]); Pt[np.ix_(te, cols)] = txt.predict_proba(X[te, d:])
+        mi,mt = clf._probes()
+        mi.fit(img[tr], y[tr], groups=None if groups is None else np.asarray(groups, dtype=object)[tr]); mt.fit(txt[tr], y[tr])
+        cols = np.searchsorted(classes, mi.classes_)
+        Pi[np.ix_(te, cols)] = mi.predict_proba(img[te]); Pt[np.ix_(te, cols)] = mt.predict_proba(txt[te])
     def loss(P): P = np.clip(P, 1e-9, 1); return log_loss(y, P/P.sum(1, keepdims=True), labels=classes)
     losses = {w: loss(w*Pi + (1 - w)*Pt) for w in grid}
     return min(losses, key=losses.get)
@@ -473,17 +569,27 @@ def _lr_arrays(prefix, probe) -> dict:
 @patch
 def _state(self:FusionClassifier) -> tuple[dict, dict]:
     "The arrays and the JSON-able settings of the fitted classifier (what `covergenre.knn.save_embedding_classifier` stores)."
+    from covergenre.knn import _arrays
     check_is_fitted(self, 'classes_')
     extra = {}
     if self.mode == 'early': arrays = {**_lr_arrays('early', self), 'early.block': self.block_}
-    elif self.image_blocks:
-        from covergenre.knn import _arrays
-        a,extra['image'] = _arrays(self.image_)
-        arrays = {**{f'image.{k}': v for k,v in a.items()}, **_lr_arrays('text', self.text_)}
-    else: arrays = {**_lr_arrays('image', self.image_), **_lr_arrays('text', self.text_)}
+    else:
+        img,txt = (self.members_[0],self.members_[1]) if self.mode == 'stack' else (self.image_,self.text_)
+        if self.image_blocks:
+            a,extra['image'] = _arrays(img)
+            arrays = {f'image.{k}': v for k,v in a.items()}
+        else: arrays = _lr_arrays('image', img)
+        arrays.update(_lr_arrays('text', txt))
+        if self.mode == 'stack':
+            if self.ngram_dim:
+                ng = self.members_[2]
+                arrays.update({'ngram.coef': ng.lr_.coef_, 'ngram.intercept': ng.lr_.intercept_, 'ngram.idf': ng.tfidf_.idf_})
+            if self.meta_ is not None: arrays.update({'meta.coef': self.meta_.coef_, 'meta.intercept': self.meta_.intercept_})
+            extra['meta'] = self.meta_ is not None
     return arrays,dict(type='fusion', mode=self.mode, image_dim=self.image_dim, n_features=self.n_features_in_, weight=self.weight,
                        weight_used=self.weight_, C=self.C, text_C=self.text_C, class_weight=self.class_weight,
-                       image_blocks=list(self.image_blocks) if self.image_blocks else None, **extra)
+                       image_blocks=list(self.image_blocks) if self.image_blocks else None,
+                       ngram_dim=self.ngram_dim, ngram_C=self.ngram_C, meta_C=self.meta_C, **extra)
 
 def save_fusion_classifier(clf:FusionClassifier, folder, # a fitted FusionClassifier; a folder (made if needed)
                            **extra, # more JSON-able settings to store in fusion.json
@@ -521,18 +627,27 @@ def load_fusion_classifier(folder) -> FusionClassifier:
 
 @patch(cls_method=True)
 def _from_state(cls:FusionClassifier, a:dict, c:dict, classes) -> FusionClassifier:
-    "Rebuild a fitted classifier from `_state`'s arrays `a` and settings `c`."
+    "Rebuild a fitted classifier from `_state`'s arrays `a` and settings `c` (settings written before stacking existed have no n-grams)."
+    from covergenre.knn import _from_arrays
+    from sklearn.feature_extraction.text import TfidfTransformer
     blocks = c.get('image_blocks')
-    clf = cls(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'], image_blocks=tuple(blocks) if blocks else None)
+    clf = cls(c['image_dim'], c['mode'], c['weight'], c['C'], c['text_C'], c['class_weight'], image_blocks=tuple(blocks) if blocks else None,
+              ngram_dim=c.get('ngram_dim', 0), ngram_C=c.get('ngram_C', 1.0), meta_C=c.get('meta_C', 0.03))
     clf.classes_,clf.weight_,clf.n_features_in_ = classes,c['weight_used'],c['n_features']
-    if blocks:
-        from covergenre.knn import _from_arrays
-        clf.text_ = clf._probes()[1]; _lr(a, 'text', clf.text_.C, clf.class_weight, classes, clf.text_)
-        clf.image_ = _from_arrays({k[6:]: v for k,v in a.items() if k.startswith('image.')}, c['image'], classes)
-    elif c['mode'] == 'late':
-        clf.image_,clf.text_ = clf._probes()
-        _lr(a, 'image', clf.image_.C, clf.class_weight, classes, clf.image_); _lr(a, 'text', clf.text_.C, clf.class_weight, classes, clf.text_)
-    else:
+    if c['mode'] == 'early':
         clf.lr_ = _lr(a, 'early', clf.C, clf.class_weight, classes)
         clf.mean_,clf.scale_,clf.block_ = a['early.mean'],a['early.scale'],a['early.block']
+        return clf
+    img,txt = clf._probes()
+    if blocks: img = _from_arrays({k[6:]: v for k,v in a.items() if k.startswith('image.')}, c['image'], classes)
+    else: _lr(a, 'image', img.C, clf.class_weight, classes, img)
+    _lr(a, 'text', txt.C, clf.class_weight, classes, txt)
+    if c['mode'] == 'late': clf.image_,clf.text_ = img,txt; return clf
+    clf.members_ = [img, txt]
+    if clf.ngram_dim:
+        ng = NgramProbe(clf.ngram_C)
+        ng.lr_ = _lr(a, 'ngram', ng.C, ng.class_weight, classes)
+        ng.tfidf_ = TfidfTransformer(sublinear_tf=True); ng.tfidf_.idf_ = a['ngram.idf']; ng.classes_ = classes
+        clf.members_.append(ng)
+    clf.meta_ = _lr(a, 'meta', clf.meta_C, None, classes) if c.get('meta') else None
     return clf
