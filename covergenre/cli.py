@@ -167,9 +167,10 @@ METHODS_HELP = '''methods:
   probe     logistic regression on the pooled embedding
   svm       kernel SVM on style features (channel statistics of several stages + the pooled
             embedding); the best image-only method on real covers, slower to train
-  fusion    image features and features of the text read off the cover (OCR + a sentence
-            embedding): on style features a kernel SVM and a text probe averaged (the best
-            model on real covers), on pooled ones a single probe; needs pip install "covergenre[ocr]"
+  fusion    image features and features of the text read off the cover (OCR: a sentence
+            embedding and word/character n-grams): on style features a kernel SVM, a text probe
+            and an n-gram probe stacked (the best model on real covers), on pooled ones a single
+            probe; needs pip install "covergenre[ocr]"
   finetune  fine-tune the backbone with fastai (a GPU helps)'''
 
 def parser() -> argparse.ArgumentParser:
