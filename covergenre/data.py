@@ -83,6 +83,12 @@ def file_sha256(path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+def _usual_mode(path) -> Path:
+    "Give `path` the permissions a new file (folder) gets here, 0666 (0777) less the umask: safetensors writes 0600 files, `mkdtemp` 0700 folders."
+    path = Path(path); mask = os.umask(0); os.umask(mask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+    return path
+
 def _header(path) -> dict:
     "Stored size, mode, format and frame count of an image file, read from its header."
     with warnings.catch_warnings():

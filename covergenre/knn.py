@@ -213,7 +213,9 @@ def save_embedding_classifier(clf, path, # a fitted KNNClassifier, LinearProbe, 
     from safetensors.numpy import save_file
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     arrays,cfg = _arrays(clf)
+    from covergenre.data import _usual_mode
     save_file({k: np.ascontiguousarray(v) for k,v in arrays.items()}, str(path/'weights.safetensors'))
+    _usual_mode(path/'weights.safetensors')
     (path/'config.json').write_text(json.dumps({**extra, 'classifier': cfg, 'classes': [str(c) for c in clf.classes_]}, indent=2))
     return path
 

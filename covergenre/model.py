@@ -10,7 +10,7 @@ import json, os, shutil, sys, tempfile, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
-from .data import CoverSet, CoverError, load_cover
+from .data import CoverSet, CoverError, load_cover, _usual_mode
 from .embed import DEFAULT_BACKBONE
 
 # %% auto #0
@@ -73,6 +73,7 @@ def _write_atomically(out:Path, write) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}-'))
     try:
         write(tmp)
+        _usual_mode(tmp)  # mkdtemp made it private; a model folder is for sharing
         if out.exists(): shutil.rmtree(out)
         os.replace(tmp, out)
     finally:

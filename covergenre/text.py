@@ -14,7 +14,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from fastcore.basics import patch
-from .data import CoverSet, CoverError, load_cover, file_sha256
+from .data import CoverSet, CoverError, load_cover, file_sha256, _usual_mode
 from .embed import default_cache_dir
 from .knn import LinearProbe, l2_normalize
 
@@ -601,7 +601,7 @@ def save_fusion_classifier(clf:FusionClassifier, folder, # a fitted FusionClassi
     tmp = folder/f'.fusion.safetensors.{os.getpid()}.tmp'
     try:
         save_file({k: np.ascontiguousarray(v) for k,v in arrays.items()}, str(tmp))
-        os.replace(tmp, folder/FUSION_FILES[0])
+        os.replace(_usual_mode(tmp), folder/FUSION_FILES[0])
     finally: tmp.unlink(missing_ok=True)
     cfg = dict(format=1, **c, classes=[str(c) for c in clf.classes_], **extra)
     _atomic_write_text(folder/FUSION_FILES[1], json.dumps(cfg, indent=2))

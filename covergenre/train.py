@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, warnings
 from pathlib import Path
 import numpy as np
-from .data import CoverSet, CoverError, load_cover
+from .data import CoverSet, CoverError, load_cover, _usual_mode
 from .embed import LITE_SHA256, BackboneError, lite_weights_file, load_lite, convert_lite_state_dict
 
 # %% auto #0
@@ -191,6 +191,7 @@ def export_classifier(learn, path, # a trained Learner; a folder
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     model = learn.model.float().to(memory_format=torch.contiguous_format)
     save_file({k: v.detach().cpu().contiguous() for k,v in model.state_dict().items()}, str(path/'weights.safetensors'))
+    _usual_mode(path/'weights.safetensors')
     norm = [t for t in learn.dls.after_batch.fs if type(t).__name__ == 'Normalize'][0]
     size = learn.dls.valid.one_batch()[0].shape[-1]
     cfg = dict(method='finetune', arch=learn.covergenre_arch, head=getattr(learn, 'covergenre_head', 'fastai'),
