@@ -475,9 +475,8 @@ def _log_proba(m, X, classes) -> np.ndarray:
 
 @patch
 def _members(self:FusionClassifier, svm:tuple|None=None) -> list:
-    "Unfitted models of a stack, each with the part of `X` it takes (0 image, 1 text, 2 n-grams)."
-    img,txt = self._probes(svm)
-    return [(img, 0), (txt, 1)] + ([(NgramProbe(self.ngram_C), 2)] if self.ngram_dim else [])
+    "Unfitted models of a stack, in the order of `_parts`: image, text and (with n-gram columns) n-grams."
+    return list(self._probes(svm)) + ([NgramProbe(self.ngram_C)] if self.ngram_dim else [])
 
 @patch
 def _fit_stack(self:FusionClassifier, X, y, groups=None):
@@ -486,16 +485,16 @@ def _fit_stack(self:FusionClassifier, X, y, groups=None):
     from covergenre.knn import grouped_folds, _groups_per_class
     parts,classes = self._parts(X),np.unique(y)
     g = None if groups is None else np.asarray(groups, dtype=object)
-    self.members_ = [m.fit(parts[k], y, groups=g) for m,k in self._members()]
+    self.members_ = [m.fit(p, y, groups=g) for m,p in zip(self._members(), parts)]
     svm = (self.members_[0].C_, self.members_[0].gamma_) if self.image_blocks else None  # chosen once, on all rows
     n_splits = min(4, min(len(set(v)) for v in _groups_per_class(y, g)))
     self.meta_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
     if n_splits >= 2:
         F,nc = np.zeros((len(y), len(self.members_)*len(classes))),len(classes)
         for tr,te in grouped_folds(y, g, n_splits):
-            for j,(m,k) in enumerate(self._members(svm)):
-                m.fit(parts[k][tr], y[tr], groups=None if g is None else g[tr])
-                F[te, j*nc:(j + 1)*nc] = _log_proba(m, parts[k][te], classes)
+            for j,(m,p) in enumerate(zip(self._members(svm), parts)):
+                m.fit(p[tr], y[tr], groups=None if g is None else g[tr])
+                F[te, j*nc:(j + 1)*nc] = _log_proba(m, p[te], classes)
         self.meta_ = LogisticRegression(C=self.meta_C, max_iter=10000).fit(F, y)
     self.classes_ = classes
 
@@ -532,11 +531,10 @@ def fit(self:FusionClassifier, X, y, groups=None):
 def predict_proba(self:FusionClassifier, X) -> np.ndarray:
     "Probability of each class, columns in the order of `classes_`."
     check_is_fitted(self, 'classes_')
-    X = self._check(X); img,txt,_ = self._parts(X)
+    X = self._check(X); parts = self._parts(X)
     if self.mode == 'early': return self.lr_.predict_proba(self._early_z(X))
-    if self.mode == 'late': return self.weight_*self.image_.predict_proba(img) + (1 - self.weight_)*self.text_.predict_proba(txt)
-    parts = self._parts(X)
-    F = np.hstack([_log_proba(m, parts[k], self.classes_) for m,(_,k) in zip(self.members_, self._members())])
+    if self.mode == 'late': return self.weight_*self.image_.predict_proba(parts[0]) + (1 - self.weight_)*self.text_.predict_proba(parts[1])
+    F = np.hstack([_log_proba(m, p, self.classes_) for m,p in zip(self.members_, parts)])
     if self.meta_ is not None: return self.meta_.predict_proba(F)
     L = F.reshape(len(X), len(self.members_), -1).mean(1); E = np.exp(L - L.max(1, keepdims=True))
     return E/E.sum(1, keepdims=True)
