@@ -27,7 +27,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
 from covergenre.data import CoverSet
 from covergenre.embed import embed, Embeddings
-from covergenre.knn import KNNClassifier, LinearProbe, KernelSVC, cross_validate, evaluate
+from covergenre.classify import KNNClassifier, LinearProbe, KernelSVC, cross_validate, evaluate
 
 BACKBONES = ('tf_efficientnet_lite0', 'tf_efficientnet_lite1', 'tf_efficientnet_lite2')
 STYLE = dict(backbone='tf_efficientnet_lite2', image_size=320, crop_pct=1.0, features='style')

@@ -20,7 +20,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np, torch
 from covergenre.data import CoverSet
 from covergenre.embed import embed
-from covergenre.knn import KNNClassifier, LinearProbe, evaluate
+from covergenre.classify import KNNClassifier, LinearProbe, evaluate
 from covergenre.train import cover_dls, cover_learner, fine_tune_covers, export_classifier
 
 p = argparse.ArgumentParser()
@@ -84,7 +84,7 @@ if a.ens_backbone:
     got,_ = embedding_classifiers(a.ens_backbone, a.ens_backbone.replace('tf_efficientnet_', ''))
     ens.update(got)
     if a.style:
-        from covergenre.knn import KernelSVC
+        from covergenre.classify import KernelSVC
         emb = embed(covers, backbone='tf_efficientnet_lite2', image_size=320, crop_pct=1.0, features='style', progress=False)
         sp = np.array(emb.splits); tr,va = emb.subset(sp == 'train'),emb.subset(sp == 'valid')
         svc = KernelSVC(blocks=tuple(emb.blocks)).fit(tr.X, tr.genres)

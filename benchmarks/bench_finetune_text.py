@@ -16,8 +16,8 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
 from covergenre.data import CoverSet
 from covergenre.embed import embed
-from covergenre.knn import evaluate
-from covergenre.text import TextFeaturizer, ScaledProbe, FusionClassifier
+from covergenre.classify import evaluate, ScaledProbe, EarlyFusion, StackFusion
+from covergenre.textfeatures import TextFeaturizer
 
 p = argparse.ArgumentParser()
 p.add_argument('saved', nargs='?', help="the .npz of bench_finetune.py --save")
@@ -44,9 +44,9 @@ def fit(clf, X):
     m = clf.fit(X[trn], y[trn], groups=groups[trn]); assert list(m.classes_) == list(classes)
     return m.predict_proba(X[val])
 P['text'] = fit(ScaledProbe(0.003), T)
-P['fusion-lite0'] = fit(FusionClassifier(emb.X.shape[1]), np.hstack([emb.X, T]))
+P['fusion-lite0'] = fit(EarlyFusion(emb.X.shape[1]), np.hstack([emb.X, T]))
 S = embed(covers, backbone='tf_efficientnet_lite2', image_size=320, crop_pct=1.0, features='style'); assert S.paths == emb.paths
-P['stack'] = fit(FusionClassifier(S.X.shape[1], 'stack', text_C=0.003, image_blocks=tuple(S.blocks), ngram_dim=nd), np.hstack([S.X, T, Tn]))
+P['stack'] = fit(StackFusion(S.X.shape[1], text_C=0.003, image_blocks=tuple(S.blocks), ngram_dim=nd), np.hstack([S.X, T, Tn]))
 ft = next((k for k in P if k.startswith('finetune')), 'finetune')
 rows = [[ft], ['style-svm'], ['text'], ['fusion-lite0'], ['stack'], [ft, 'text'], ['style-svm', 'text'], [ft, 'style-svm'],
         [ft, 'style-svm', 'text'], [ft, 'fusion-lite0'], [ft, 'stack']]

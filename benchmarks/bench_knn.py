@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 from covergenre.data import CoverSet
 from covergenre.embed import embed
-from covergenre.knn import KNNClassifier, grouped_folds
+from covergenre.classify import KNNClassifier, grouped_folds
 
 data = sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]/'..'/'shared'/'data'/'covers8-dev'/'labels.csv'
 emb = embed(CoverSet.from_path(data))

@@ -7,7 +7,7 @@
    per-genre F1 change of the fused model against image-only.
 3. The same folds for the best image-only model, a `KernelSVC` on style features (`--style-backbone` at
    `--style-size`, whole cover), alone, late-fused with the text probe, and stacked with the text probe and the
-   n-gram probe (`FusionClassifier(mode='stack')`, what `train_model(method='fusion')` builds), with and without
+   n-gram probe (`StackFusion`, what `train_model(method='fusion')` builds), with and without
    the n-grams; the n-gram probe (`NgramProbe` on hashed n-gram counts) alone too.
 
 Settings chosen on the same folds they are scored on (C of each probe, fixed fusion weights) are marked as such;
@@ -22,9 +22,11 @@ from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
 from covergenre.data import CoverSet
-from covergenre.embed import embed, default_cache_dir
-from covergenre.knn import LinearProbe, evaluate, grouped_folds
-from covergenre.text import TextFeaturizer, ScaledProbe, NgramProbe, FusionClassifier, read_text, SIGNAL_NAMES
+from covergenre.store import default_cache_dir
+from covergenre.embed import embed
+from covergenre.classify import LinearProbe, ScaledProbe, NgramProbe, EarlyFusion, LateFusion, StackFusion, evaluate, grouped_folds
+from covergenre.ocr import read_text
+from covergenre.textfeatures import TextFeaturizer, SIGNAL_NAMES
 
 p = argparse.ArgumentParser()
 p.add_argument('data', nargs='?', default=str(Path(__file__).resolve().parents[1]/'..'/'shared'/'data'/'covers8-dev'/'labels.csv'))
@@ -69,8 +71,9 @@ folds = grouped_folds(y, groups, n_splits=5, seed=0)
 classes = np.unique(y)
 
 store = default_cache_dir()/'bench-text'; store.mkdir(parents=True, exist_ok=True)
-import covergenre.knn, covergenre.text  # results depend on the data, the folds and the classifiers' code
-code = [Path(m.__file__).read_text() for m in (covergenre.knn, covergenre.text)]
+import covergenre.classify.core, covergenre.classify.knn, covergenre.classify.probes, covergenre.classify.svm, covergenre.classify.fusion, covergenre.textfeatures
+code = [Path(m.__file__).read_text() for m in (covergenre.classify.core, covergenre.classify.knn, covergenre.classify.probes, covergenre.classify.svm,
+                                               covergenre.classify.fusion, covergenre.textfeatures)]  # results depend on the data, the folds and the classifiers' code
 data_key = hashlib.sha256(json.dumps([emb.sha256, emb.backbone, tf.config(), [te.tolist() for _,te in folds], code]).encode()).hexdigest()[:12]
 
 def oof(make, Xm):
@@ -104,9 +107,9 @@ best_txt = max((k for k in res if k.startswith('text-only')), key=lambda k: res[
 Ci,Ct = float(best_img.split('=')[1]),float(best_txt.split('=')[1])
 say(f'best image C={Ci}, best text C={Ct} (chosen on these folds)')
 for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8): score(f'late w={w}', w*probs[best_img] + (1 - w)*probs[best_txt], '(weight fixed)')
-score('late auto', oof(lambda: FusionClassifier(d, 'late', 'auto', C=Ci, text_C=Ct), X), '(weight chosen inside each training fold)')
+score('late auto', oof(lambda: LateFusion(d, weight='auto', C=Ci, text_C=Ct), X), '(weight chosen inside each training fold)')
 for w in (0.4, 0.5, 0.6):
-    score(f'early w={w}', oof(lambda: FusionClassifier(d, 'early', w, C=Ci), X), '(weight fixed)')
+    score(f'early w={w}', oof(lambda: EarlyFusion(d, weight=w, C=Ci), X), '(weight fixed)')
 say(f'cross-validation: {time.perf_counter() - t0:.0f} s')
 
 base = res[best_img]
@@ -123,7 +126,7 @@ for name in ['late auto', 'early w=0.5']:  # nested weight; the default weight
 # 3. the best image-only model (kernel SVM on style features) with and without the text, as `train_model(method='svm')`
 # and `train_model(method='fusion')` build them; C and gamma chosen inside each training fold (nested), text C fixed
 if args.style_backbone:
-    from covergenre.knn import KernelSVC
+    from covergenre.classify import KernelSVC
     t = time.perf_counter()
     S = embed(covers, backbone=args.style_backbone, image_size=args.style_size, crop_pct=1.0, features='style')
     assert S.paths == emb.paths
@@ -131,13 +134,13 @@ if args.style_backbone:
     say(f'\nstyle features {S.X.shape} ({args.style_backbone}@{args.style_size}) in {time.perf_counter() - t:.0f} s')
     t = time.perf_counter()
     score('style svm (image only)', oof(lambda: KernelSVC(blocks, 'auto', 'auto'), S.X), '(C, gamma chosen inside each training fold)')
-    score('style svm + text, late w=0.5', oof(lambda: FusionClassifier(S.X.shape[1], 'late', 0.5, text_C=0.003, image_blocks=blocks), XS),
+    score('style svm + text, late w=0.5', oof(lambda: LateFusion(S.X.shape[1], weight=0.5, text_C=0.003, image_blocks=blocks), XS),
           "(C, gamma nested)")
     score('n-gram probe (text only)', oof(lambda: NgramProbe(1.0), Tn))
-    score('style svm + text, stack', oof(lambda: FusionClassifier(S.X.shape[1], 'stack', text_C=0.003, image_blocks=blocks), XS),
+    score('style svm + text, stack', oof(lambda: StackFusion(S.X.shape[1], text_C=0.003, image_blocks=blocks), XS),
           '(no n-grams; combination learned inside each training fold)')
     XSN = np.hstack([XS, Tn])
-    score('style svm + text + n-grams, stack', oof(lambda: FusionClassifier(S.X.shape[1], 'stack', text_C=0.003, image_blocks=blocks, ngram_dim=nd), XSN),
+    score('style svm + text + n-grams, stack', oof(lambda: StackFusion(S.X.shape[1], text_C=0.003, image_blocks=blocks, ngram_dim=nd), XSN),
           "(train_model(method='fusion') defaults; all nested)")
     say(f'cross-validation: {time.perf_counter() - t:.0f} s')
     a,b = res['style svm (image only)'],res['style svm + text + n-grams, stack']

@@ -28,7 +28,7 @@ a = p.parse_args()
 from covergenre.data import GENRES, CoverSet
 from covergenre.synth import synth_cover
 from covergenre.embed import embed, create_backbone, preprocessing
-from covergenre.knn import KNNClassifier
+from covergenre.classify import KNNClassifier
 from covergenre.model import train_model, load_model
 
 def _draw(job):
