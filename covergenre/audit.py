@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .data import CoverSet, load_cover, near_duplicate_groups, merge_groups, CoverError, NEAR_DUP_BITS
+from .store import atomic_write, atomic_write_text
 
 # %% auto #0
 __all__ = ['AuditReport', 'audit', 'plot_counts', 'plot_sizes', 'plot_samples']
@@ -169,12 +170,13 @@ def save(self:AuditReport, out, # folder for report.json, report.md and the figu
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     files = {'json': out/'report.json', 'markdown': out/'report.md'}
-    files['json'].write_text(json.dumps(self.to_dict(), indent=2))
+    atomic_write_text(files['json'], json.dumps(self.to_dict(), indent=2))
     figs = {'counts': plot_counts, 'sizes': plot_sizes} | ({'samples': plot_samples} if samples else {})
     md = self.to_markdown() + '\n## Figures\n'
     for name,fn in figs.items():
-        fig = fn(self); files[name] = out/f'{name}.png'
-        fig.savefig(files[name], dpi=110); plt.close(fig)
+        with plt.ioff(): fig = fn(self)  # drawn for the file only: a notebook does not show it too
+        files[name] = out/f'{name}.png'
+        atomic_write(files[name], lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
         md += f'\n![{name}]({name}.png)\n'
-    files['markdown'].write_text(md)
+    atomic_write_text(files['markdown'], md)
     return files

@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from pathlib import Path
 import numpy as np
 from .data import load_cover, CoverError
+from .store import atomic_write
 
 # %% auto #0
 __all__ = ['METHODS', 'project', 'genre_colors', 'plot_map', 'save_maps']
@@ -113,7 +114,7 @@ def save_maps(emb, # an Embeddings (`.X`, `.genres`, `.paths`)
     for m in methods:
         XY,used = _project(emb.X, m, seed, n_threads)
         title = f'{names[used]} of {len(emb)} covers ({emb.backbone.split("@")[0]})' + ('' if used == m else f'; {names[m]} failed')
-        fig = plot_map(XY, emb.genres, emb.paths, thumbnails=thumbnails, title=title, seed=seed or 0)
+        with plt.ioff(): fig = plot_map(XY, emb.genres, emb.paths, thumbnails=thumbnails, title=title, seed=seed or 0)  # for the file only
         files[m] = out/f'map_{m}.png'
-        fig.savefig(files[m], dpi=110); plt.close(fig)
+        atomic_write(files[m], lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
     return files

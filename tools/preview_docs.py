@@ -6,6 +6,7 @@ with Quarto's cell options honoured where they change what a reader sees (`echo:
 `include: false`) and a page listing the notebooks in the sidebar's order. Open `_preview/index.html`. The real
 site is Quarto's (the GitHub deploy workflow); this is for reading the pages before pushing."""
 import re, subprocess, sys
+import nbformat
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,10 +15,24 @@ _OPT = re.compile(r'^#\|\s*([\w-]+)\s*:\s*(.+?)\s*$')
 def _options(src:str) -> dict:
     return {m[1]: m[2].lower() for m in map(_OPT.match, src.splitlines()) if m}
 
+_ATTRS = re.compile(r'(\]\([^)]*\))\{[^}]*\}')  # Quarto's link attributes: [source](url){target="_blank" ...}
+
+def _front_matter(src:str):
+    "The title and description of a page from the YAML front matter nbdev makes of its H1 and `>` lines."
+    import yaml
+    meta = yaml.safe_load(src.strip().strip('-')) or {}
+    return nbformat.v4.new_markdown_cell(f"# {meta.get('title', '')}\n\n> {meta.get('description', '')}")
+
 def quarto_view(nb):
-    "The cells as Quarto shows them: `#|` lines gone, inputs hidden by `echo: false`, cells dropped by `include: false`."
-    keep = []
+    "The cells as Quarto shows them: front matter as the title, `#|` lines gone, inputs hidden by `echo: false`, cells dropped by `include: false`."
+    keep,std = [],{'cell_type', 'metadata', 'source', 'outputs', 'execution_count', 'id', 'attachments'}
+    if nb.cells and nb.cells[0].cell_type == 'raw' and nb.cells[0].source.startswith('---'): nb.cells[0] = _front_matter(nb.cells[0].source)
     for c in nb.cells:
+        if c.cell_type == 'markdown': c.source = _ATTRS.sub(r'\1', c.source)
+        for o in c.get('outputs', []):
+            if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _ATTRS.sub(r'\1', o['data']['text/markdown'])
+        for k in set(c) - std: del c[k]  # nbdev's own bookkeeping (`has_sd`, ...), not notebook format
+        c.metadata.pop('execution', None)
         if c.cell_type == 'code':
             opts = _options(c.source)
             if opts.get('include') == 'false': continue
@@ -30,7 +45,6 @@ def quarto_view(nb):
     return nb
 
 def main(proc:bool=True):
-    import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     if proc: subprocess.run(['nbdev-proc-nbs', '--force'], cwd=ROOT, check=True)
