@@ -174,8 +174,7 @@ def save(self:AuditReport, out, # folder for report.json, report.md and the figu
     figs = {'counts': plot_counts, 'sizes': plot_sizes} | ({'samples': plot_samples} if samples else {})
     md = self.to_markdown() + '\n## Figures\n'
     for name,fn in figs.items():
-        with plt.ioff(): fig = fn(self)  # drawn for the file only: a notebook does not show it too
-        files[name] = out/f'{name}.png'
+        fig = fn(self); files[name] = out/f'{name}.png'
         atomic_write(files[name], lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
         md += f'\n![{name}]({name}.png)\n'
     atomic_write_text(files['markdown'], md)

@@ -86,7 +86,8 @@ def cmd_train(args):
 def cmd_evaluate(args):
     "Score a model on a labelled data set."
     model,covers = _model(args.model),_covers(args.data)
-    r = model.evaluate(covers, progress=not args.quiet and not args.json)
+    try: r = model.evaluate(covers, progress=not args.quiet and not args.json)
+    except ValueError as e: _error(str(e))
     if args.json: return _print_json(r)
     print(f"{model}\non {covers.source}: micro-F1 {r['micro_f1']:.3f}, macro-F1 {r['macro_f1']:.3f} ({r['n']} covers scored)\n")
     print(f"{'genre':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
@@ -103,7 +104,8 @@ def cmd_predict(args):
         for r in res:
             if 'error' in r: print(f"{r['path']}: ERROR {r['error']}")
             else: print(f"{r['path']}: {r['genre']}  (" + ', '.join(f'{g} {p:.2f}' for g,p in r['top']) + ')')
-    if all('error' in r for r in res): sys.exit(1)
+    failed = sum('error' in r for r in res)
+    if failed: sys.exit(1 if failed == len(res) else 3)  # exit codes: see `covergenre predict --help`
 
 def cmd_similar(args):
     "The training covers most similar to an image."
@@ -222,7 +224,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument('--json', action='store_true', help='print one JSON object (micro_f1, macro_f1, n, per_class, ...)')
     v.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     v.set_defaults(fn=cmd_evaluate)
-    r = sub.add_parser('predict', help='predict the genre of cover images', description='Predict the genre of each IMAGE with MODEL_DIR.')
+    r = sub.add_parser('predict', help='predict the genre of cover images', description='Predict the genre of each IMAGE with MODEL_DIR.',
+                          epilog='exit status: 0 all images predicted, 3 some could not be read (each says why), 1 none could be, 2 bad arguments or model')
     r.add_argument('model', metavar='MODEL_DIR', type=_existing, help='a model directory from `covergenre train`')
     r.add_argument('images', metavar='IMAGE', nargs='+', help='image files (PNG, JPEG, WebP, ...)')
     r.add_argument('--top-k', type=_positive, default=3, help='genres to list per image (default: %(default)s)')

@@ -264,11 +264,13 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
             f = dict(zip(ok, _forward(model, x[ok], device, tta, features))) if ok else {}
             for k,r in enumerate(reasons): yield batch[k], f.get(k), r or None
 
+    dim = sum(prep.get('blocks') or [skel.num_features])
     known,errors,computed = compute_missing([sha for sha,_ in hashed], compute, cache, {i: err for i,(_,err) in enumerate(hashed) if err},
-                                            flush_every=batch_size, progress=progress, desc=f'embedding ({bid.split("@")[0]})')
+                                            flush_every=batch_size, progress=progress, desc=f'embedding ({bid.split("@")[0]})',
+                                            valid=lambda v: v.shape == (dim,) and bool(np.isfinite(v).all()))  # a damaged cache entry is embedded again
     keep = [i for i,(sha,_) in enumerate(hashed) if sha in known]
     df = covers.df
-    return Embeddings(X=np.stack([known[hashed[i][0]] for i in keep]).astype(np.float32) if keep else np.zeros((0, sum(prep.get('blocks') or [skel.num_features])), np.float32),
+    return Embeddings(X=np.stack([known[hashed[i][0]] for i in keep]).astype(np.float32) if keep else np.zeros((0, dim), np.float32),
                       paths=df.path.iloc[keep].tolist(), genres=df.genre.iloc[keep].tolist(),
                       groups=df.group.iloc[keep].tolist(), splits=df.split.iloc[keep].tolist(),
                       sha256=[hashed[i][0] for i in keep], backbone=bid, preprocessing=prep,

@@ -185,9 +185,8 @@ def save(self:Interpretation, out_dir, # folder to write to (created if missing)
     import matplotlib.pyplot as plt
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     files = {'confusion': out/'confusion.png', 'per_class': out/'per_class.csv', 'label_issues': out/'label_issues.csv'}
-    with plt.ioff():  # drawn for the files only: a notebook does not show them too
-        figs = {'confusion': self.plot_confusion()}
-        if self.paths is not None: files['top_losses'] = out/'top_losses.png'; figs['top_losses'] = self.plot_top_losses(k)
+    figs = {'confusion': self.plot_confusion()}
+    if self.paths is not None: files['top_losses'] = out/'top_losses.png'; figs['top_losses'] = self.plot_top_losses(k)
     for name,fig in figs.items(): atomic_write(files[name], lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
     atomic_write(files['per_class'], self.report().to_csv)
     atomic_write(files['label_issues'], self.label_issues().to_csv)

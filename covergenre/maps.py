@@ -114,7 +114,7 @@ def save_maps(emb, # an Embeddings (`.X`, `.genres`, `.paths`)
     for m in methods:
         XY,used = _project(emb.X, m, seed, n_threads)
         title = f'{names[used]} of {len(emb)} covers ({emb.backbone.split("@")[0]})' + ('' if used == m else f'; {names[m]} failed')
-        with plt.ioff(): fig = plot_map(XY, emb.genres, emb.paths, thumbnails=thumbnails, title=title, seed=seed or 0)  # for the file only
+        fig = plot_map(XY, emb.genres, emb.paths, thumbnails=thumbnails, title=title, seed=seed or 0)
         files[m] = out/f'map_{m}.png'
         atomic_write(files[m], lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
     return files

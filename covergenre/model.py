@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from fastcore.basics import patch
 from fastcore.meta import delegates
-from .data import CoverSet, CoverError, load_cover
+from .data import CoverSet, CoverError, DataError, load_cover
 from .embed import DEFAULT_BACKBONE
 from .store import OutputError, check_output_folder, replace_folder
 
@@ -152,6 +152,7 @@ def evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CSV
     paths,genres = list(covers.paths),covers.df.genre.tolist()
     P,errors = self.covers_proba(covers, progress)
     ok = [i for i in range(len(paths)) if i not in errors]
+    if not ok: raise DataError(f'{covers.source}: none of its {len(paths)} covers could be read (e.g. {next(iter(errors.values()), "?")})')
     y = np.array(genres, dtype=object)[ok]
     pred = np.array(self.classes, dtype=object)[P[ok].argmax(1)] if ok else np.array([], dtype=object)
     unknown = sorted(set(y) - set(self.classes))

@@ -131,6 +131,10 @@ def _engine(size, n_threads):
     if (size, n_threads) not in _ENGINES: _ENGINES[size, n_threads] = ocr_engine(size, n_threads)
     return _ENGINES[size, n_threads]
 
+def _is_fragments(v) -> bool:
+    "True for a cached OCR result: a list of (box of 4 points, text, confidence)."
+    return isinstance(v, list) and all(isinstance(f, list) and len(f) == 3 and isinstance(f[1], str) for f in v)
+
 def read_text(covers, # a CoverSet, folder or CSV; or a list of image files and/or PIL images
               min_conf:float=MIN_CONF, # drop fragments read with less confidence
               size:int=OCR_SIZE, # long side, in pixels, covers are scaled to for OCR
@@ -155,7 +159,8 @@ def read_text(covers, # a CoverSet, folder or CSV; or a list of image files and/
             yield i,frags,reason
 
     known,errors,n = compute_missing([k for k,_ in keyed], compute, cache, {i: err for i,(_,err) in enumerate(keyed) if err},
-                                     flush_every=flush_every, progress=progress, desc='reading covers (OCR)')
+                                     flush_every=flush_every, progress=progress, desc='reading covers (OCR)',
+                                     valid=_is_fragments)  # a damaged cache entry is read again
     if errors: warnings.warn(f'{len(errors)} of {len(srcs)} covers could not be read, e.g. {next(iter(errors.values()))}', stacklevel=2)
     frags = [clean_fragments(known[k], min_conf) if k in known else [] for k,_ in keyed]
     return CoverText(frags, [s if isinstance(s, str) else None for s in srcs], sorted(errors.items()), n)

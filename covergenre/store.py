@@ -85,27 +85,38 @@ class ContentCache:
                  kind:str, # 'vectors' (npz: `sha256` keys + stacked float32 `X`) or 'json' (a JSON object per shard)
                 ):
         if kind not in SHARD_FORMATS: raise ValueError(f'kind must be one of {tuple(SHARD_FORMATS)}, not {kind!r}')
-        self.dir,self.key,self.kind,self.fmt = Path(root)/key,key,kind,SHARD_FORMATS[kind]
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir,self.key,self.kind,self.fmt,self.off = Path(root)/key,key,kind,SHARD_FORMATS[kind],None
+        try: self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e: self._bypass(f'cannot make the cache folder {self.dir} ({e.strerror or e})')
 
-    def __repr__(self): return f'ContentCache({self.key!r}, {self.kind}, {len(self.shards)} shards)'
+    def __repr__(self): return f'ContentCache({self.key!r}, {self.kind}, ' + (f'off: {self.off})' if self.off else f'{len(self.shards)} shards)')
+    def _bypass(self, reason:str):
+        "Work on without the cache (a read-only or full disk, a file where the folder should be): one warning, never an error."
+        if not self.off: warnings.warn(f'{reason}: going on without the cache', stacklevel=3)
+        self.off = reason
+
     @property
     def shards(self) -> list[Path]:
         "The shard files, oldest first (temporary files of writers are never listed)."
-        return sorted(self.dir.glob(f'shard-*.{self.fmt.ext}'))
+        return [] if self.off else sorted(self.dir.glob(f'shard-*.{self.fmt.ext}'))
 
     def load(self) -> dict:
-        "Every cached value, by key; an unreadable shard is skipped with a warning."
+        "Every cached value, by key; an unreadable shard is set aside as `broken-*` (warned about once) and the others load."
         res = {}
         for f in self.shards:
             try: res.update(self.fmt.read(f))
-            except Exception as e: warnings.warn(f'{f}: unreadable cache shard skipped ({e})')
+            except Exception as e:
+                warnings.warn(f'{f}: unreadable cache shard set aside ({e})')
+                try: f.rename(f.with_name('broken-' + f.name))  # not read again; what it held is computed again
+                except OSError: pass
         return res
 
     def add(self, values:dict, # key -> value (a vector, or anything JSON can hold)
            ):
-        "Store `values` as a new shard (atomic); nothing is written for an empty dict."
-        if values: atomic_write(self.dir/f'shard-{time.time_ns()}-{os.getpid()}-{next(_SHARD_SEQ)}.{self.fmt.ext}', lambda tmp: self.fmt.write(tmp, values))
+        "Store `values` as a new shard (atomic); nothing is written for an empty dict, or when the cache is off."
+        if not values or self.off: return
+        try: atomic_write(self.dir/f'shard-{time.time_ns()}-{os.getpid()}-{next(_SHARD_SEQ)}.{self.fmt.ext}', lambda tmp: self.fmt.write(tmp, values))
+        except OSError as e: self._bypass(f'cannot write to the cache folder {self.dir} ({e.strerror or e})')
 
     def compact(self, min_shards:int|None=None, # merge only from this many shards (default: 32 for vectors, 16 for JSON)
                ):
@@ -113,6 +124,7 @@ class ContentCache:
         shards = self.shards
         if len(shards) < (self.fmt.min_shards if min_shards is None else min_shards): return
         self.add(self.load())
+        if self.off: return  # the merged shard could not be written: keep the old ones
         for f in shards: f.unlink(missing_ok=True)
 
 # %% ../nbs/00_store.ipynb #ca952ab8
@@ -124,10 +136,14 @@ def compute_missing(keys, # content key of each item; None where there is none (
                     progress:bool=True, # show a progress bar
                     desc:str='', # its label
                     unit:str='cover', # what it counts
+                    valid=None, # `valid(value) -> bool`: a cached value that fails it (wrong shape, NaN) is computed again
                    ) -> tuple[dict, dict, int]:
     "Values by key (cached, or computed for the first item of each missing key), errors by position, and the number of values computed now."
     keys,errors = list(keys),dict(errors or {})
     known = cache.load() if cache is not None else {}
+    if valid is not None and (bad := [k for k,v in known.items() if not valid(v)]):
+        warnings.warn(f'{len(bad)} cached values are not what this run makes (wrong shape or not finite): computed again')
+        for k in bad: del known[k]
     todo = {}  # key -> first position with that content
     for i,k in enumerate(keys):
         if k is not None and k not in known: todo.setdefault(k, i)
@@ -206,11 +222,10 @@ def replace_folder(out, # the folder to write (checked with `check_output_folder
         try:
             write(tmp)
             for f in [tmp, *tmp.rglob('*')]: usual_mode(f)  # mkdtemp makes 0700, safetensors 0600: a result is for sharing
-            if not out.exists(): os.rename(tmp, out)
-            elif _exchange(tmp, out): pass  # tmp now holds the old folder
-            else:
-                aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.part-'))
-                os.rename(out, aside/'old'); os.rename(tmp, out); tmp = aside
-        finally: shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+        if not out.exists(): os.rename(tmp, out)
+        elif not _exchange(tmp, out): os.rename(out, tmp.with_name(tmp.name + '-old')); os.rename(tmp, out)
+        # the previous folder now sits in `tmp` (or `tmp-old`), hidden: kept until the next replacement, so that a reader
+        # that opened it just before the swap can finish reading it
     finally: lock.release()
     return out
