@@ -24,16 +24,51 @@ def _covers(data):
     import warnings
     from covergenre.data import CoverSet, DataError
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            return CoverSet.from_path(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            covers = CoverSet.from_path(data)
     except DataError as e: _error(str(e))
+    for w in caught:  # names tidied, rows listed twice: said once, as a note (genres outside GENRES are expected)
+        if 'not in covergenre.GENRES' not in str(w.message): print(f'note: {w.message}', file=sys.stderr)
+    return covers
+
+def _json_has(f:Path, key:str) -> bool:
+    import json
+    try: return key in json.loads(Path(f).read_text())
+    except (OSError, ValueError, TypeError): return False
+
+def _check_out(out, # an `--out` folder
+               is_ours, # `is_ours(folder)`: a folder this command wrote before (safe to write over)
+               covers=None, # the data set being read (its folder is never written over)
+               what:str='output folder'):
+    "`--out` checked before any work: one line and exit 2 unless it is missing, empty or `is_ours`, and not the data, working or home folder."
+    from covergenre.store import check_output_folder, OutputError
+    src = Path(covers.source) if getattr(covers, 'source', None) is not None else None
+    try: check_output_folder(out, is_ours, [src if src.is_dir() else src.parent] if src else [], what)
+    except OutputError as e: _error(str(e))
+
+def _check_out_file(out, is_ours, what:str):
+    "`--out` FILE checked before any work: not a folder, not a file covergenre did not write, in a writable folder."
+    import os
+    p = Path(out).expanduser()
+    if p.is_dir(): _error(f'{p}: is a folder; give a file name for the {what}')
+    if p.exists() and not is_ours(p): _error(f'{p}: a file covergenre did not write (not {what}); refusing to overwrite it')
+    parent = p.resolve().parent
+    while not parent.exists(): parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK): _error(f'{p}: cannot write in {parent} (permission denied)')
+
+def _is_embeddings(f:Path) -> bool:
+    import numpy as np
+    try:
+        with np.load(f, allow_pickle=False) as z: return {'X', 'meta'} <= set(z.files)
+    except Exception: return False
 
 # %% ../nbs/10_cli.ipynb #53665a42
 def cmd_audit(args):
     "Audit a data set: print the summary, write report and figures to `--out`."
     from covergenre.audit import audit
     covers = _covers(args.data)
+    _check_out(args.out, lambda d: _json_has(d/'report.json', 'n_covers'), covers, 'audit folder')
     t = time.perf_counter()
     rep = audit(covers, max_distance=args.max_distance, progress=not args.quiet)
     files = rep.save(args.out, samples=not args.no_samples)
@@ -46,6 +81,7 @@ def cmd_embed(args):
     "Embed a data set's covers and save the vectors."
     from covergenre.embed import embed, BackboneError
     covers = _covers(args.data)
+    _check_out_file(args.out, _is_embeddings, 'an embeddings file')
     t = time.perf_counter()
     try: emb = embed(covers, backbone=args.backbone, batch_size=args.batch_size, image_size=args.size,
                      tta=args.tta, device=args.device, cache_dir=False if args.no_cache else None, progress=not args.quiet)
@@ -138,14 +174,21 @@ def _pipeline(args, data, **kw):
           f").\nReport: {out/'report.html'}\nModels: {out/'models'} (try: covergenre predict {out/'models'/m['best']} IMAGE)")
     return m
 
+def _is_run(d:Path) -> bool:
+    "A folder `covergenre run` or `demo` wrote: its metrics.json has the results (or a demo stopped after drawing its covers)."
+    return _json_has(d/'metrics.json', 'results') or {p.name for p in d.iterdir()} == {'covers'} and (d/'covers'/'SYNTHETIC.md').is_file()
+
 def cmd_run(args):
     "Run the whole pipeline on a data set."
-    _pipeline(args, _covers(args.data), title=f'covergenre report: {Path(args.data).name}')
+    covers = _covers(args.data)
+    _check_out(args.out, _is_run, covers, 'run folder')
+    _pipeline(args, covers, title=f'covergenre report: {Path(args.data).name}')
 
 def cmd_demo(args):
     "Run the pipeline on the built-in synthetic covers."
     from covergenre.synth import synth_covers
     _methods(args)  # before drawing anything
+    _check_out(args.out, _is_run, what='demo folder')
     out = Path(args.out)
     print(f'Drawing {args.n_per_genre} SYNTHETIC covers per genre ({args.size} px) in {out/"covers"} ...', flush=True)
     data = synth_covers(out/'covers', n_per_genre=args.n_per_genre, size=args.size, seed=args.seed, progress=not args.quiet)

@@ -6,13 +6,13 @@ Docs: https://covergenre.github.io/covergenre/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #89ce15cb
 from __future__ import annotations
-import os, warnings
+import errno, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import patch
-from .store import file_sha256
+from .store import file_sha256, regular_file
 
 # %% auto #0
 __all__ = ['GENRES', 'IMAGE_EXTS', 'MAX_PIXELS', 'NEAR_DUP_BITS', 'canonical_genre', 'CoverError', 'load_cover', 'scan_cover',
@@ -29,7 +29,8 @@ def canonical_genre(name:str) -> str:
 
 # %% ../nbs/01_data.ipynb #f91fb4e2
 IMAGE_EXTS = frozenset({'.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'})
-MAX_PIXELS = 80_000_000  # larger images are refused as possible decompression bombs
+MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression bombs (a 6300 x 6300 cover is 40 Mpx and
+# takes about 120 MB decoded as RGB; 80 Mpx, the old limit, let a 233 KB PNG cost the app 1.2 GB)
 
 class CoverError(ValueError):
     "A cover file that cannot be read, with the file and the reason."
@@ -50,6 +51,11 @@ def _flatten(im:Image.Image) -> Image.Image:
     return im.convert('RGB')
 
 # %% ../nbs/01_data.ipynb #31adc54f
+# PIL warns about images over its own pixel limit before `load_cover` can refuse them with a clear reason. The filter is
+# set once, for that warning only: `warnings.catch_warnings()` around each load is not thread-safe (covers are scanned
+# in threads) and could leave an ignore-everything filter behind, which once hid train's "left out" messages.
+warnings.filterwarnings('ignore', category=Image.DecompressionBombWarning)
+
 def load_cover(path, # an image file
                max_pixels:int=MAX_PIXELS, # refuse images with more pixels than this
                draft:int|None=None, # if set, JPEGs decode at a reduced scale that keeps both sides >= `draft`
@@ -57,33 +63,32 @@ def load_cover(path, # an image file
     "Open `path` as an upright RGB image, or raise `CoverError` naming the file and the cause."
     path = Path(path)
     try:
-        if path.stat().st_size == 0: raise CoverError(path, 'empty file (0 bytes)')
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # PIL's bomb warning: the pixel check below decides
-            with Image.open(path) as im:
-                w,h = im.size
-                if w*h > max_pixels:
-                    raise CoverError(path, f'decompression bomb: {w}x{h} pixels is over the {max_pixels:,} limit')
-                if draft: im.draft('RGB', (draft, draft))
-                im.seek(0)
-                im.load()
-                return _flatten(ImageOps.exif_transpose(im))
+        if regular_file(path).st_size == 0: raise CoverError(path, 'empty file (0 bytes)')  # a FIFO, /dev/zero or a link loop: refused here
+        with Image.open(path) as im:  # PIL's own bomb warning is filtered above: the pixel check here decides
+            w,h = im.size
+            if w*h > max_pixels:
+                raise CoverError(path, f'decompression bomb: {w}x{h} pixels is over the {max_pixels:,} limit')
+            if draft: im.draft('RGB', (draft, draft))
+            im.seek(0)
+            im.load()
+            return _flatten(ImageOps.exif_transpose(im))
     except CoverError: raise
     except FileNotFoundError: raise CoverError(path, 'file not found') from None
     except IsADirectoryError: raise CoverError(path, 'is a folder, not an image file') from None
     except UnidentifiedImageError: raise CoverError(path, 'not an image file (unknown or broken format)') from None
     except Image.DecompressionBombError as e: raise CoverError(path, f'decompression bomb: {e}') from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EINVAL, errno.EFBIG) and e.filename == str(path): raise CoverError(path, e.strerror) from None
+        raise CoverError(path, f'truncated or corrupt image data ({e})') from None
+    except (SyntaxError, ValueError, EOFError) as e:
         raise CoverError(path, f'truncated or corrupt image data ({e})') from None
 
 # %% ../nbs/01_data.ipynb #65a0fc40
 def _header(path) -> dict:
     "Stored size, mode, format and frame count of an image file, read from its header."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        with Image.open(path) as im:
-            return dict(width=im.size[0], height=im.size[1], mode=im.mode, format=im.format,
-                        n_frames=getattr(im, 'n_frames', 1))
+    with Image.open(path) as im:
+        return dict(width=im.size[0], height=im.size[1], mode=im.mode, format=im.format,
+                    n_frames=getattr(im, 'n_frames', 1))
 
 def scan_cover(path) -> dict:
     "Content hash, perceptual hash, stored size/mode/format of one cover, or the reason it cannot be read."
@@ -187,6 +192,26 @@ def _warn_unknown(genres):
     if unknown: warnings.warn(f'genres not in covergenre.GENRES, kept as their own classes: {", ".join(unknown)}',
                               stacklevel=3)
 
+def _tidy(df:pd.DataFrame, where) -> pd.DataFrame:
+    "Genre names that differ only by case or spaces made one (the most common spelling); a file listed twice kept once (its first row); each said in one warning."
+    raw = df.genre.astype(str)
+    g = raw.map(lambda v: canonical_genre(' '.join(v.split())))  # inner runs of spaces as one
+    spell,merged = {},[]
+    for k,s in g.groupby(g.str.lower(), sort=True):
+        counts = s.value_counts(sort=False)
+        spell[k] = max(counts.index, key=lambda v: (counts[v], v))  # the most common spelling
+        names = sorted(set(raw[s.index]))
+        if len(names) > 1: merged.append(' / '.join(map(repr, names)) + f' -> {spell[k]!r}')
+    if merged: warnings.warn(f'{where}: genre names that differ only by case or spaces are one genre: {"; ".join(merged)}', stacklevel=3)
+    df = df.assign(genre=g.str.lower().map(spell))
+    dup = df.duplicated('path', keep='first')
+    if dup.any():
+        clash = df[df.path.isin(df.path[dup])].groupby('path').genre.nunique().gt(1).sum()
+        warnings.warn(f'{where}: {int(dup.sum())} rows name a file already listed; each file is kept once, with its first row'
+                      + (f' ({clash} of them listed under different genres)' if clash else ''), stacklevel=3)
+        df = df[~dup]
+    return df
+
 # %% ../nbs/01_data.ipynb #aff8e81d
 class CoverSet:
     "A table of album covers: `path`, `genre`, `group`, `split`."
@@ -228,8 +253,8 @@ def _from_folder(cls, path, # a folder with one subfolder of images per genre
     rows = [(str(f.resolve()), d.name) for d in dirs for f in sorted(d.rglob('*'))
             if f.suffix.lower() in IMAGE_EXTS and not _is_hidden(f, root) and f.is_file()]
     if not rows: raise DataError(f'{root}: no cover images in its genre folders ({", ".join(sorted(IMAGE_EXTS))})')
-    df = pd.DataFrame(rows, columns=['path', 'genre'])
-    _warn_unknown(df.genre.map(canonical_genre))
+    df = _tidy(pd.DataFrame(rows, columns=['path', 'genre']), root)
+    _warn_unknown(df.genre)
     return cls(df, source=root)
 
 def _from_csv(cls, file, # a CSV with columns `path` (relative to the CSV), `genre`, optional `group`, `split`
@@ -247,7 +272,8 @@ def _from_csv(cls, file, # a CSV with columns `path` (relative to the CSV), `gen
     df['path'] = [str((file.parent/p).resolve()) for p in df.path]
     if 'split' in df and not df.split.dropna().isin(['train', 'valid']).all():
         raise DataError(f'{file}: split column must hold train or valid')
-    _warn_unknown(df.genre.map(canonical_genre))
+    df = _tidy(df, file)
+    _warn_unknown(df.genre)
     return cls(df.astype(object).where(df.notna(), None), source=file)
 
 def _from_path(cls, data, # a genre-folder tree, a CSV file, or a CoverSet

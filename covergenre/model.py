@@ -374,6 +374,8 @@ class EmbeddingMethod(Method):
             data,tf,unread = _with_text(emb, progress=progress)
             skipped += unread; extra['text'] = tf.config()
         for p,reason in skipped: _left_out(p, reason)
+        if lost := [g for g in covers.classes if g not in set(data.genres)]:
+            warnings.warn(f'genre {", ".join(lost)}: every cover of it was left out (unreadable), so the model will not know it')
         if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
         d = emb.X.shape[1]
         clf = self.classifier(ClassifierInputs(features, tuple(emb.blocks), d, tf.ngram_dim if tf else 0), **settings)

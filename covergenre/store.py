@@ -12,8 +12,9 @@ from typing import NamedTuple
 import numpy as np
 
 # %% auto #0
-__all__ = ['SHARD_FORMATS', 'usual_mode', 'file_sha256', 'atomic_write', 'atomic_write_text', 'default_cache_dir', 'ContentCache',
-           'compute_missing', 'OutputError', 'check_output_folder', 'replace_folder']
+__all__ = ['MAX_FILE_BYTES', 'SHARD_FORMATS', 'usual_mode', 'regular_file', 'file_sha256', 'atomic_write', 'atomic_write_text',
+           'default_cache_dir', 'ContentCache', 'compute_missing', 'OutputError', 'check_output_folder',
+           'replace_folder']
 
 # %% ../nbs/00_store.ipynb #321e2802
 def usual_mode(path, # a file or folder
@@ -24,8 +25,27 @@ def usual_mode(path, # a file or folder
     return path
 
 # %% ../nbs/00_store.ipynb #eeb64dbd
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: no cover is larger; a file that is (or claims to be) is refused, not hashed
+
+def regular_file(path, # a file to read
+                 max_bytes:int=MAX_FILE_BYTES, # refuse larger files
+                ) -> os.stat_result:
+    "`path`'s `stat` if it is a regular file of at most `max_bytes`; else an `OSError` that says what it is (a FIFO or device would block or never end)."
+    import stat
+    try: st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP: raise OSError(errno.ELOOP, 'a loop of symbolic links', str(path)) from None
+        raise
+    if stat.S_ISDIR(st.st_mode): raise IsADirectoryError(errno.EISDIR, 'is a folder, not a file', str(path))
+    if not stat.S_ISREG(st.st_mode):
+        kind = 'a FIFO (named pipe)' if stat.S_ISFIFO(st.st_mode) else 'a device' if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else 'a socket' if stat.S_ISSOCK(st.st_mode) else 'special'
+        raise OSError(errno.EINVAL, f'not a regular file ({kind})', str(path))
+    if st.st_size > max_bytes: raise OSError(errno.EFBIG, f'{st.st_size:,} bytes is over the {max_bytes:,} byte limit', str(path))
+    return st
+
 def file_sha256(path) -> str:
-    "SHA-256 of the bytes of `path`, in hex."
+    "SHA-256 of the bytes of `path`, in hex (regular files only, up to `MAX_FILE_BYTES`)."
+    regular_file(path)
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
