@@ -95,8 +95,9 @@ def cmd_embed(args):
 def _model(path):
     "The model in directory `path`, or a one-line exit."
     from covergenre.model import load_model, ModelError
+    from covergenre.embed import BackboneError
     try: return load_model(path)
-    except ModelError as e: _error(str(e))
+    except (ModelError, BackboneError) as e: _error(str(e))
 
 def _print_json(obj): print(__import__('json').dumps(obj, indent=2))
 

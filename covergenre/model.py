@@ -15,14 +15,15 @@ import numpy as np
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .data import CoverSet, CoverError, DataError, load_cover
-from .embed import DEFAULT_BACKBONE
+from .embed import DEFAULT_BACKBONE, BackboneError
+from PIL import Image
 from .store import OutputError, check_output_folder, replace_folder
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'METHODS', 'ModelError', 'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method',
-           'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier',
-           'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model',
-           'train_model', 'load_model']
+__all__ = ['MODEL_FORMAT', 'METHODS', 'MAX_INPUT_SIZE', 'ModelError', 'CoverIndex', 'CoverModel', 'is_model_dir',
+           'check_model_out', 'Method', 'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier',
+           'svm_classifier', 'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel',
+           'FinetuneMethod', 'fit_model', 'train_model', 'check_config', 'load_model']
 
 # %% ../nbs/08_model.ipynb #f15e9be8
 MODEL_FORMAT = 2  # 1: written before the classifiers had one save format (a fusion's type was 'fusion'); still read
@@ -503,17 +504,84 @@ def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre,
     return model
 
 # %% ../nbs/08_model.ipynb #f1d9c3b5
+MAX_INPUT_SIZE = 1024  # the largest input side (pixels) a model directory may ask for: bounds the memory a cover takes
+
+def _need(cfg:dict, key:str, kind, where, ok=lambda v: True, expected:str=''):
+    "`cfg[key]` if it is there, of type `kind` and `ok`; else a one-line `ModelError` naming the file, the key and what was expected."
+    if key not in cfg: raise ModelError(f'{where}: {key!r} is missing')
+    v = cfg[key]
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool or not ok(v):
+        raise ModelError(f'{where}: {key} is {str(v)[:60]!r}; expected {expected or getattr(kind, "__name__", kind)}')
+    return v
+
+def _side(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= MAX_INPUT_SIZE
+
+def check_config(cfg, # the parsed config.json of a model directory
+                 where, # the file, for messages
+                ) -> dict:
+    "`cfg`, checked before anything is built from it (a model directory from someone else is untrusted): types, ranges, known types."
+    from covergenre.classify import CLASSIFIERS
+    if not isinstance(cfg, dict): raise ModelError(f'{where}: not a JSON object')
+    _need(cfg, 'classes', list, where, lambda v: v and all(isinstance(c, str) for c in v) and len(set(v)) == len(v), 'a list of distinct genre names')
+    if cfg['method'] == 'finetune':
+        _need(cfg, 'arch', str, where)
+        _need(cfg, 'image_size', int, where, _side, f'16 to {MAX_INPUT_SIZE} pixels')
+        for k in ('mean', 'std'): _need(cfg, k, list, where, lambda v: len(v) == 3 and all(isinstance(x, (int, float)) for x in v), 'three numbers')
+        return cfg
+    _need(cfg, 'backbone', str, where)
+    prep = _need(cfg, 'preprocessing', dict, where)
+    _need(prep, 'input_size', list, f'{where}: preprocessing', lambda v: len(v) == 3 and v[0] == 3 and all(map(_side, v[1:])),
+          f'[3, height, width] with sides of 16 to {MAX_INPUT_SIZE} pixels')
+    if prep.get('crop_pct') is not None: _need(prep, 'crop_pct', (int, float), f'{where}: preprocessing', lambda v: 0 < v <= 1, 'a share in (0, 1]')
+    if prep.get('blocks') is not None:
+        _need(prep, 'blocks', list, f'{where}: preprocessing', lambda v: v and all(isinstance(b, int) and 0 < b <= 1 << 16 for b in v), 'block sizes')
+    clf = _need(cfg, 'classifier', dict, where)
+    _need(clf, 'type', str, f'{where}: classifier', lambda v: v in CLASSIFIERS, f'one of {", ".join(sorted(CLASSIFIERS))}')
+    return cfg
+
 def load_model(path, # a model directory written by `CoverModel.save` or `train_model`
                device:str|None=None) -> CoverModel:
-    "Read a model directory (safetensors + JSON + FAISS index; no pickle)."
+    "Read a model directory (safetensors + JSON + FAISS index; no pickle), checking it first: every problem is one `ModelError` naming the file."
     path = Path(path)
     if not (path/'config.json').is_file(): raise ModelError(f'{path}: not a model directory (no config.json)')
     try: cfg = json.loads((path/'config.json').read_text())
-    except json.JSONDecodeError as e: raise ModelError(f'{path/"config.json"}: not valid JSON ({e})') from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f'{path/"config.json"}: not valid JSON ({e})') from None
     method = cfg.get('method') if isinstance(cfg, dict) else None
     if method not in METHODS: raise ModelError(f'{path/"config.json"}: unknown method {method!r}')
     if cfg.get('format', 1) not in range(1, MODEL_FORMAT + 1):
         raise ModelError(f'{path/"config.json"}: model format {cfg["format"]!r}, this covergenre reads formats 1 to {MODEL_FORMAT} (a newer covergenre wrote it?)')
+    check_config(cfg, path/'config.json')
     if not (path/'weights.safetensors').is_file(): raise ModelError(f'{path}: weights.safetensors is missing')
-    index = CoverIndex.load(path) if (path/'index.faiss').is_file() else None
-    return METHODS[method].load(path, cfg, index, device)
+    try: index = CoverIndex.load(path) if (path/'index.faiss').is_file() else None
+    except ModelError: raise
+    except Exception as e: raise ModelError(f'{path}: the similarity index (index.faiss, index.json) cannot be read ({_first_line(e)})') from None
+    try: model = METHODS[method].load(path, cfg, index, device)
+    except (ModelError, BackboneError): raise
+    except Exception as e: raise ModelError(f'{path/"weights.safetensors"}: does not hold the model config.json describes ({_first_line(e)})') from None
+    model.check()
+    return model
+
+def _first_line(e:Exception) -> str: return f'{type(e).__name__}: {(str(e).strip().splitlines() or [""])[0][:200]}'
+
+@patch
+def _dry_run(self:EmbeddingModel) -> tuple[np.ndarray, int]:
+    "Probabilities for one blank row of features, and the width of the index vectors (no backbone or OCR run)."
+    d = self.embedder.dim + (self.text.dim if self.text is not None else 0)
+    blocks = self.config['preprocessing'].get('blocks')
+    return self.classifier.predict_proba(np.zeros((1, d), np.float32)),(blocks[-1] if blocks else self.embedder.dim)
+
+@patch
+def _dry_run(self:FinetunedModel) -> tuple[np.ndarray, int]:
+    "Probabilities and pooled features of the network for a blank image."
+    V,P,_ = self.classifier.forward([Image.new('RGB', (32, 32), 'gray')])
+    return P,V.shape[1]
+
+@patch
+def check(self:CoverModel):
+    "A dry run: the classifier gives one finite score per genre of config.json, and the index holds vectors of the model's width; else `ModelError`."
+    try: P,dim = self._dry_run()
+    except Exception as e: raise ModelError(f'{self.path}: the model cannot predict ({_first_line(e)})') from None
+    if P.shape != (1, len(self.classes)) or not np.isfinite(P).all():
+        raise ModelError(f'{self.path}: the classifier gives {P.shape[1]} scores for {len(self.classes)} genres in config.json')
+    if self.index is not None and self.index.index.d != dim:
+        raise ModelError(f'{self.path}: index.faiss holds {self.index.index.d}-d vectors, the model makes {dim}-d ones')
