@@ -60,14 +60,16 @@ def main(kills=30, pairs=20, seed=0):
         try: load_model(out)
         except Exception as e: broken += 1; print(f'  after pair {i}: {e}')
     reader.stop.set(); reader.join()
-    leftovers = sorted(p.name for p in out.parent.iterdir() if p.name.startswith('.model.part-'))
+    half = sorted(p.name for p in out.parent.iterdir() if p.name.startswith('.model.part-'))
+    kept = sorted(p.name for p in out.parent.iterdir() if p.name.startswith('.model.prev-'))
     lost = (tree_hash(data), tree_hash(notes)) != before
     print(f'{kills} trains killed at random moments (0.1 to {1.1*full:.1f} s), then {pairs} pairs of trains at once to the same --out')
     print(f'reader: {reader.looks} looks, model missing {reader.missing} times, partial {len(reader.partial)} times (target 0)')
     if reader.partial: print(f'  e.g. {reader.partial[:3]}')
     print(f'broken model after a kill or a pair: {broken}; concurrent runs that failed: {failed} of {2*pairs} {errors[:2]}')
     print(f'runs that lost data (training covers or the user folder beside the model changed): {int(lost)} (target 0)')
-    print(f'temporary folders left after the last run: {len(leftovers)}')
+    print(f'hidden folders beside the model after the last run: {len(half)} half-written (target 0), '
+          f'{len(kept)} replaced models kept for readers (each removed a minute after it was replaced)')
     print(f'load average {os.getloadavg()[0]:.1f} at end')
 
 if __name__ == '__main__':

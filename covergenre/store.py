@@ -227,6 +227,7 @@ def replace_folder(out, # the folder to write (checked with `check_output_folder
                    write, # `write(tmp)`: writes the whole new folder's content into the empty folder `tmp`
                    is_ours, protect=(), what:str='output folder', # as in `check_output_folder`
                    timeout:float=600, # seconds to wait for another writer of `out` before giving up
+                   keep:float=60, # seconds a replaced folder stays beside the new one (hidden), for readers that opened it
                   ) -> Path:
     "Write a folder through `write` and swap it in for `out` whole: the old one or the new one at every moment, one writer at a time."
     from filelock import FileLock, Timeout
@@ -236,7 +237,11 @@ def replace_folder(out, # the folder to write (checked with `check_output_folder
     try: lock.acquire(timeout=timeout)
     except Timeout: raise OutputError(f'{out}: another covergenre run is writing it; try again when it is done') from None
     try:
-        for old in out.parent.glob(f'.{out.name}.part-*'): shutil.rmtree(old, ignore_errors=True)  # left by a killed run
+        for old in out.parent.glob(f'.{out.name}.part-*'): shutil.rmtree(old, ignore_errors=True)  # half-written by a killed run
+        for old in out.parent.glob(f'.{out.name}.prev-*'):  # replaced before: gone once no reader can still be on it
+            try:
+                if time.time() - old.stat().st_mtime > keep: shutil.rmtree(old, ignore_errors=True)
+            except OSError: pass
         check_output_folder(out, is_ours, protect, what)  # again: another writer may have changed it while we waited
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.part-'))
         try:
@@ -244,8 +249,10 @@ def replace_folder(out, # the folder to write (checked with `check_output_folder
             for f in [tmp, *tmp.rglob('*')]: usual_mode(f)  # mkdtemp makes 0700, safetensors 0600: a result is for sharing
         except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
         if not out.exists(): os.rename(tmp, out)
-        elif not _exchange(tmp, out): os.rename(out, tmp.with_name(tmp.name + '-old')); os.rename(tmp, out)
-        # the previous folder now sits in `tmp` (or `tmp-old`), hidden: kept until the next replacement, so that a reader
-        # that opened it just before the swap can finish reading it
+        else:
+            prev = out.parent/f'.{out.name}.prev-{time.time_ns()}'  # hidden, kept `keep` seconds for readers that opened it
+            if _exchange(tmp, out): os.rename(tmp, prev)  # `tmp` holds the old folder now
+            else: os.rename(out, prev); os.rename(tmp, out)
+            os.utime(prev)  # its age counts from the swap
     finally: lock.release()
     return out
