@@ -17,7 +17,7 @@ from fastcore.meta import delegates
 from .data import CoverSet, CoverError, DataError, load_cover
 from .embed import DEFAULT_BACKBONE, BackboneError
 from PIL import Image
-from .store import OutputError, check_output_folder, replace_folder
+from .store import check_output_folder, replace_folder
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'METHODS', 'MAX_INPUT_SIZE', 'ModelError', 'CoverIndex', 'CoverModel', 'is_model_dir',

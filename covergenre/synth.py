@@ -10,7 +10,6 @@ from __future__ import annotations
 import colorsys
 import io
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
