@@ -187,7 +187,7 @@ def show_upload(model_dir, name:str, data:bytes, read_text=None):
                 try:
                     with upload_file(name, data) as f: text = cover_text(read_text, f)
                     st.text(text or '(no text found)')
-                except ImportError: st.caption('OCR is not installed: pip install "covergenre[ocr]"')
+                except ImportError: st.caption('OCR is not installed: pip install rapidocr onnxruntime')
                 except Exception as e: st.caption(f'OCR failed: {type(e).__name__}: {e}')
     return r
 

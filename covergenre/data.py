@@ -58,7 +58,7 @@ warnings.filterwarnings('ignore', category=Image.DecompressionBombWarning)
 
 def load_cover(path, # an image file
                max_pixels:int=MAX_PIXELS, # refuse images with more pixels than this
-               draft:int|None=None, # if set, JPEGs decode at a reduced scale that keeps both sides >= `draft`
+               draft:int|None=None, # if set, a big image is read at a reduced scale that keeps both sides >= `draft` (JPEG: in the decoder)
               ) -> Image.Image:
     "Open `path` as an upright RGB image, or raise `CoverError` naming the file and the cause."
     path = Path(path)
@@ -71,7 +71,9 @@ def load_cover(path, # an image file
             if draft: im.draft('RGB', (draft, draft))
             im.seek(0)
             im.load()
-            return _flatten(ImageOps.exif_transpose(im))
+            im = _flatten(ImageOps.exif_transpose(im))
+            if draft and (f := min(im.size)//draft) >= 2: im = im.reduce(f)  # PNG, WebP, ...: box-averaged down right after decoding
+            return im
     except CoverError: raise
     except FileNotFoundError: raise CoverError(path, 'file not found') from None
     except IsADirectoryError: raise CoverError(path, 'is a folder, not an image file') from None

@@ -20,13 +20,18 @@ from PIL import Image
 from .store import check_output_folder, replace_folder
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'METHODS', 'MAX_INPUT_SIZE', 'ModelError', 'CoverIndex', 'CoverModel', 'is_model_dir',
-           'check_model_out', 'Method', 'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier',
-           'svm_classifier', 'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel',
-           'FinetuneMethod', 'fit_model', 'train_model', 'check_config', 'load_model']
+__all__ = ['MODEL_FORMAT', 'DEFAULT_METHOD', 'BEST_BACKBONE', 'BEST_SIZE', 'FAST', 'METHODS', 'MAX_INPUT_SIZE', 'ModelError',
+           'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method', 'register_method',
+           'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier', 'fusion_classifier',
+           'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model', 'train_model',
+           'check_config', 'load_model']
 
 # %% ../nbs/08_model.ipynb #f15e9be8
 MODEL_FORMAT = 2  # 1: written before the classifiers had one save format (a fusion's type was 'fusion'); still read
+
+DEFAULT_METHOD = 'fusion'  # the best model measured on real covers (see the README's table): what `train_model` and `covergenre train` train
+BEST_BACKBONE,BEST_SIZE = 'tf_efficientnet_lite2',320  # its backbone and input size
+FAST = dict(method='probe', backbone='tf_efficientnet_lite0', size=224)  # `covergenre train --fast`: a linear probe, trained in seconds
 
 class ModelError(ValueError):
     "A model directory that cannot be used, with the reason."
@@ -85,16 +90,32 @@ class CoverModel:
         "Index-space vectors, genre probabilities (if `proba`; NaN rows for unreadable items) and {position: reason}, from one forward pass."
         raise NotImplementedError
 
-    def covers_proba(self, covers, # a CoverSet, a genre-folder tree or a CSV
-                     progress:bool=True) -> tuple[np.ndarray, dict]:
-        "Genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}, 64 covers at a time."
+    def calibrated(self, P:np.ndarray) -> np.ndarray:
+        "Probabilities `P` (rows in `classes` order) with the model's calibration (config.json's `calibration`: a temperature) applied; NaN rows stay NaN."
+        T = (self.config.get('calibration') or {}).get('temperature')
+        if not T or T == 1: return P
+        from covergenre.classify.scoring import temperature_scale
+        P = np.array(P, np.float64); ok = np.isfinite(P).all(1)
+        if ok.any(): P[ok] = temperature_scale(P[ok], T)
+        return P
+
+    def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
+        "Uncalibrated `covers_proba`: 64 covers at a time through `_run`."
         from tqdm.auto import tqdm
-        paths = list(CoverSet.from_path(covers).paths)
+        paths = list(covers.paths)
         P,errors = np.zeros((0, len(self.classes))),{}
         for b in tqdm(range(0, len(paths), 64), desc='predicting', disable=not progress, unit='batch'):
-            p,e = self.predict_proba(paths[b:b+64])
+            _,p,e = self._run(paths[b:b+64])
             P = np.concatenate([P, p]); errors.update({b + i: r for i,r in e.items()})
         return P,errors
+
+    def covers_proba(self, covers, # a CoverSet, a genre-folder tree or a CSV
+                     progress:bool=True,
+                     cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
+                    ) -> tuple[np.ndarray, dict]:
+        "Calibrated genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}, a batch at a time."
+        P,errors = self._covers_proba(CoverSet.from_path(covers), progress, cache_dir)
+        return self.calibrated(P),errors
 
     def _write(self, d:Path):
         "Write the model's files into the (empty) folder `d`."
@@ -106,9 +127,9 @@ class CoverModel:
         return V,errors
 
     def predict_proba(self, items) -> tuple[np.ndarray, dict]:
-        "Genre probabilities (columns in `classes` order; rows of unreadable items are NaN) and {position: reason}."
+        "Calibrated genre probabilities (columns in `classes` order; rows of unreadable items are NaN) and {position: reason}."
         _,P,errors = self._run(list(items))
-        return P,errors
+        return self.calibrated(P),errors
 
 # %% ../nbs/08_model.ipynb #0301236f
 def _name(item) -> str: return str(item) if isinstance(item, (str, Path)) else getattr(item, 'filename', '') or '<image>'
@@ -122,6 +143,7 @@ def predict(self:CoverModel, items, # paths or PIL images
     items = list(items)
     if similar and self.index is None: raise ModelError(f'{self.path}: the model directory has no similarity index')
     V,P,errors = self._run(items)
+    P = self.calibrated(P)
     ok = [i for i in range(len(items)) if i not in errors]
     hits = dict(zip(ok, self.index.search(V[ok], similar))) if similar and ok else {}
     res = []
@@ -146,18 +168,21 @@ def similar(self:CoverModel, item, # a path or a PIL image
 # %% ../nbs/08_model.ipynb #9a558ad4
 @patch
 def evaluate(self:CoverModel, covers, # a CoverSet, a genre-folder tree or a CSV
-             progress:bool=True) -> dict:
-    "micro/macro F1, per-class report and confusion matrix of the model on `covers`, plus `unknown_genres` and `skipped`."
-    from covergenre.classify.scoring import evaluate
+             progress:bool=True,
+             cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
+            ) -> dict:
+    "micro/macro F1, per-class report, confusion matrix and `calibration` (ECE, reliability bins, risk-coverage) of the model on `covers`, plus `unknown_genres` and `skipped`."
+    from covergenre.classify.scoring import evaluate, calibration_report
     covers = CoverSet.from_path(covers)
     paths,genres = list(covers.paths),covers.df.genre.tolist()
-    P,errors = self.covers_proba(covers, progress)
+    P,errors = self.covers_proba(covers, progress, cache_dir)
     ok = [i for i in range(len(paths)) if i not in errors]
     if not ok: raise DataError(f'{covers.source}: none of its {len(paths)} covers could be read (e.g. {next(iter(errors.values()), "?")})')
     y = np.array(genres, dtype=object)[ok]
     pred = np.array(self.classes, dtype=object)[P[ok].argmax(1)] if ok else np.array([], dtype=object)
     unknown = sorted(set(y) - set(self.classes))
     r = evaluate(y, pred, labels=self.classes + unknown)
+    r['calibration'] = calibration_report(y, P[ok], self.classes)
     r['unknown_genres'] = {g: int((y == g).sum()) for g in unknown}
     r['skipped'] = [dict(path=str(paths[i]), error=errors[i]) for i in sorted(errors)]
     r['method'],r['model'] = self.method,str(self.path)
@@ -258,14 +283,11 @@ def _grouped(covers:CoverSet, progress:bool=False) -> CoverSet:
     res.df['group'] = [f'auto-{k}' for k in near_duplicate_groups(covers.scan(progress).phash)]
     return res
 
-def _left_out(path, reason:str):
-    warnings.warn(f'{reason} (left out)' if str(path) in reason else f'{path}: {reason} (left out)')
-
-def _with_text(emb, text_cfg:dict|None=None, progress:bool=False):
+def _with_text(emb, text_cfg:dict|None=None, progress:bool=False, cache_dir=None):
     "`emb` with the text features of each cover beside its image vector (covers whose text cannot be read dropped), the featurizer, and the (path, reason) of those dropped."
     from dataclasses import replace
     from covergenre.textfeatures import TextFeaturizer
-    tf = TextFeaturizer.from_config(text_cfg, progress=progress) if text_cfg else TextFeaturizer(progress=progress)
+    tf = TextFeaturizer.from_config(text_cfg, progress=progress, cache_dir=cache_dir) if text_cfg else TextFeaturizer(progress=progress, cache_dir=cache_dir)
     T,errors = tf(list(emb.paths))
     bad = dict(errors)
     keep = [i for i in range(len(emb)) if i not in bad]
@@ -279,17 +301,26 @@ def _base_config(method, covers:CoverSet, **kw) -> dict:
     return dict(format=MODEL_FORMAT, method=method, covergenre_version=covergenre.__version__, created=_now(),
                 n_train=len(covers), train_counts={str(k): int(v) for k,v in covers.counts().items()}, **kw)
 
-def _cv_scores(clf, emb, progress:bool=False) -> dict|None:
-    "Grouped 5-fold CV micro/macro F1 of `clf` on `emb`, or None when the data are too small for it."
+def _calibration(P, y, classes, protocol:str) -> dict:
+    "The temperature that calibrates held-out probabilities `P`, with the calibration error before and after (what config.json keeps)."
+    from covergenre.classify.scoring import fit_temperature, temperature_scale, calibration_report
+    T = fit_temperature(P, y, classes)
+    before,after = calibration_report(y, P, classes),calibration_report(y, temperature_scale(P, T), classes)
+    return dict(method='temperature', temperature=round(T, 4), protocol=protocol, n=before['n'], ece_before=round(before['ece'], 4),
+                ece_after=round(after['ece'], 4), risk_coverage=after['risk_coverage'])
+
+def _cv_scores(clf, emb, progress:bool=False) -> tuple[dict|None, dict|None]:
+    "Grouped 5-fold CV micro/macro F1 of `clf` on `emb` and the calibration fitted on its out-of-fold probabilities; (None, None) when the data are too small."
     from covergenre.classify.scoring import cross_validate
     n_groups = min(len(set(np.asarray(emb.groups, dtype=object)[np.asarray(emb.genres, dtype=object) == g])) for g in set(emb.genres))
-    if n_groups < 2 or len(emb) < 10: return None
+    if n_groups < 2 or len(emb) < 10: return None,None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         r = cross_validate(clf, emb, n_splits=min(5, n_groups), progress=progress)
     auto = all(str(g).startswith('auto-') for g in emb.groups)  # groups made from near-duplicate clusters (no group column)
-    return dict(protocol=f'{min(5, n_groups)}-fold grouped cross-validation on the training covers' + (' (groups: near-duplicate clusters)' if auto else ''),
-                n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1'])
+    protocol = f'{min(5, n_groups)}-fold grouped cross-validation on the training covers' + (' (groups: near-duplicate clusters)' if auto else '')
+    return (dict(protocol=protocol, n=r['n'], micro_f1=r['micro_f1'], macro_f1=r['macro_f1']),
+            _calibration(r['proba'], emb.genres, r['classes'], f'out-of-fold probabilities of the {protocol}'))
 
 # %% ../nbs/08_model.ipynb #fa5b4392
 class EmbeddingModel(CoverModel):
@@ -323,17 +354,16 @@ class EmbeddingModel(CoverModel):
             if ok: P[ok] = self.classifier.predict_proba(X[ok])
         return self._pooled(X),P,errors
 
-    def covers_proba(self, covers, progress:bool=True) -> tuple[np.ndarray, dict]:
-        "Genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}; embeddings and OCR through their caches."
+    def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
+        "Uncalibrated `covers_proba`: embeddings (batched, through the DataLoader of `embed`) and OCR through their caches."
         from covergenre.embed import embed
-        covers = CoverSet.from_path(covers)
         paths,c = list(covers.paths),self.config
         emb = embed(covers, backbone=c['backbone'], image_size=c['preprocessing']['input_size'][-1],
-                    crop_pct=c['preprocessing'].get('crop_pct'), tta=c.get('tta', False), progress=progress,
+                    crop_pct=c['preprocessing'].get('crop_pct'), tta=c.get('tta', False), progress=progress, cache_dir=cache_dir,
                     features=c['preprocessing'].get('features', 'pooled'))
         bad = {str(p): r for p,r in emb.errors}
         if self.text is not None:
-            emb,_,unread = _with_text(emb, c['text'], progress)
+            emb,_,unread = _with_text(emb, c['text'], progress, cache_dir)
             bad.update({str(p): r for p,r in unread})
         errors = {i: bad[str(p)] for i,p in enumerate(paths) if str(p) in bad}
         rows = [i for i in range(len(paths)) if i not in errors]  # the rows of `emb`, in order
@@ -359,8 +389,8 @@ class EmbeddingMethod(Method):
     @property
     def settings(self) -> tuple: return tuple(inspect.signature(self.classifier).parameters)[1:]
 
-    def fit(self, covers:CoverSet, backbone:str=DEFAULT_BACKBONE, size:int|None=None, device:str|None=None, progress:bool=True,
-            tta:bool=False, features:str|None=None, epochs=None, # `epochs` is for finetune
+    def fit(self, covers:CoverSet, backbone:str=BEST_BACKBONE, size:int|None=None, device:str|None=None, progress:bool=True,
+            tta:bool=False, features:str|None=None, cache_dir=None, epochs=None, # `epochs` is for finetune
             **settings) -> EmbeddingModel:
         "Embed the covers not marked `valid` (and read their text), score the classifier by grouped CV, fit it on them all; the model in memory."
         from sklearn.base import clone
@@ -369,18 +399,16 @@ class EmbeddingMethod(Method):
         features = features or self.features
         if features not in ('pooled', 'style'): raise ValueError(f"unknown features {features!r}: use 'pooled' or 'style'")
         covers = _grouped(covers.subset(~covers.df.split.eq('valid').to_numpy()), progress)
-        emb = embed(covers, backbone=backbone, image_size=size, tta=tta, device=device, progress=progress, features=features)
+        emb = embed(covers, backbone=backbone, image_size=size or BEST_SIZE, tta=tta, device=device, progress=progress, features=features, cache_dir=cache_dir)
         skipped,extra,data,tf = list(emb.errors),{},emb,None
         if self.text:
-            data,tf,unread = _with_text(emb, progress=progress)
+            data,tf,unread = _with_text(emb, progress=progress, cache_dir=cache_dir)
             skipped += unread; extra['text'] = tf.config()
-        for p,reason in skipped: _left_out(p, reason)
-        if lost := [g for g in covers.classes if g not in set(data.genres)]:
-            warnings.warn(f'genre {", ".join(lost)}: every cover of it was left out (unreadable), so the model will not know it')
+        lost = [g for g in covers.classes if g not in set(data.genres)]  # said by config.json's `skipped` and `lost_genres` (and `covergenre train`)
         if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
         d = emb.X.shape[1]
         clf = self.classifier(ClassifierInputs(features, tuple(emb.blocks), d, tf.ngram_dim if tf else 0), **settings)
-        scores = _cv_scores(clone(clf), data, progress)
+        scores,calibration = _cv_scores(clone(clf), data, progress)
         if progress: print(f'fitting {self.name} on {len(data)} covers ...', file=sys.stderr, flush=True)
         clf.fit(data.X, data.genres, groups=data.groups)
         arrays,settings = classifier_state(clf)
@@ -389,7 +417,8 @@ class EmbeddingMethod(Method):
         # bit (a fitted LogisticRegression's coefficients are Fortran-ordered: its products would sum in another order)
         clf = classifier_from_state({k: np.ascontiguousarray(v) for k,v in arrays.items()}, settings, np.array(classes, dtype=object))
         cfg = _base_config(self.name, data.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
-                           tta=tta, features=features, scores=scores, skipped=[[str(p), r] for p,r in skipped], **extra)
+                           tta=tta, features=features, scores=scores, calibration=calibration,
+                           skipped=[[str(p), r] for p,r in skipped], lost_genres=lost, **extra)
         cfg |= dict(classifier=settings, classes=classes)  # as config.json will say
         index = CoverIndex(data.X[:, d - emb.blocks[-1]:d], [str(Path(p).resolve()) for p in data.paths], data.genres)  # the pooled embedding
         return EmbeddingModel(cfg, clf, Embedder(backbone, prep=emb.preprocessing, tta=tta, device=device),
@@ -436,7 +465,7 @@ class FinetuneMethod(Method):
     settings:tuple = ('seed', 'lr', 'batch_size')
 
     def fit(self, covers:CoverSet, backbone:str=DEFAULT_BACKBONE, size:int|None=None, device:str|None=None, progress:bool=True,
-            epochs:int=3, features:str|None=None, tta:bool=False, # `features` and `tta` are for the embedding methods
+            epochs:int=3, features:str|None=None, tta:bool=False, cache_dir=None, # `features`, `tta` and `cache_dir` are for the embedding methods
             seed:int=42, # split seed when the covers have no split
             lr:float=2e-3, # head learning rate
             batch_size:int=32) -> FinetunedModel:
@@ -457,7 +486,9 @@ class FinetuneMethod(Method):
         trn = covers.train
         cfg = _base_config('finetune', trn, backbone=backbone, epochs=epochs, lr=lr, train_seconds=round(seconds, 1),
                            scores=dict(protocol='grouped hold-out (the covers not used in training)', n=m['n'],
-                                       micro_f1=m['micro_f1'], macro_f1=m['macro_f1']))
+                                       micro_f1=m['micro_f1'], macro_f1=m['macro_f1']),
+                           calibration=_calibration(P.numpy(), np.array(vocab, dtype=object)[y.numpy()], vocab,
+                                                    'probabilities of the grouped hold-out covers (not used in training)'))
         clf = CoverClassifier.from_learner(learn, **{k: v for k,v in cfg.items() if k not in ('method', 'covergenre_version')})
         X,_,errors = clf.forward(list(trn.paths), proba=False, progress=progress)
         ok = [i for i in range(len(X)) if i not in errors]
@@ -473,14 +504,15 @@ register_method(FinetuneMethod())
 
 # %% ../nbs/08_model.ipynb #d8a1f4e6
 def fit_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, optional group, split)
-              method:str='probe', # a name in `METHODS`: knn, probe, svm, fusion or finetune
-              backbone:str=DEFAULT_BACKBONE, # timm name (hub weights) or a packaged backbone (offline)
-              size:int|None=None, # input size in pixels (default: the backbone's; 224 for finetune)
+              method:str=DEFAULT_METHOD, # a name in `METHODS`: knn, probe, svm, fusion (the default: the best measured) or finetune
+              backbone:str=BEST_BACKBONE, # timm name (hub weights) or a packaged backbone (offline)
+              size:int|None=None, # input size in pixels (default: 320 for the embedding methods, 224 for finetune)
               epochs:int=3, # finetune: epochs after the frozen one
               tta:bool=False, # embedding methods: embed each cover averaged with its mirror image
               features:str|None=None, # embedding methods: 'pooled' or 'style' (default: the method's, style for svm and fusion)
               device:str|None=None, # default: CUDA if available
               progress:bool=True, # show progress bars
+              cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
               **kwargs, # the method's settings (`METHODS[method].settings`): `k` (knn), `C` (probe, svm, fusion), `gamma` (svm), `mode`, `weight`, `text_C` (fusion), `seed`, `lr`, `batch_size` (finetune)
              ) -> CoverModel:
     "Train `method` on `covers` (those not marked `valid`): the model in memory, nothing written (`CoverModel.save` writes it)."
@@ -489,12 +521,12 @@ def fit_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, o
     if bad := [k for k in kwargs if k not in m.settings]:
         raise ValueError(f"{method} has no setting {', '.join(map(repr, bad))} (its settings: {', '.join(m.settings) or 'none'})")
     return m.fit(CoverSet.from_path(covers), backbone=backbone, size=size, device=device, progress=progress,
-                 epochs=epochs, tta=tta, features=features, **kwargs)
+                 epochs=epochs, tta=tta, features=features, cache_dir=cache_dir, **kwargs)
 
 @delegates(fit_model)
 def train_model(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, optional group, split)
                 out, # the model directory to write (replaced if it is one; any other folder is refused before training)
-                method:str='probe', # a name in `METHODS`: knn, probe, svm, fusion or finetune
+                method:str=DEFAULT_METHOD, # a name in `METHODS`: knn, probe, svm, fusion (the default) or finetune
                 **kwargs, # everything else `fit_model` takes
                ) -> CoverModel:
     "`fit_model`, then `save` to `out`: train `method` on `covers`, write the model directory, return the model."
@@ -523,6 +555,9 @@ def check_config(cfg, # the parsed config.json of a model directory
     from covergenre.classify import CLASSIFIERS
     if not isinstance(cfg, dict): raise ModelError(f'{where}: not a JSON object')
     _need(cfg, 'classes', list, where, lambda v: v and all(isinstance(c, str) for c in v) and len(set(v)) == len(v), 'a list of distinct genre names')
+    if cfg.get('calibration') is not None:
+        cal = _need(cfg, 'calibration', dict, where)
+        _need(cal, 'temperature', (int, float), f'{where}: calibration', lambda v: 0.01 <= v <= 100, 'a temperature from 0.01 to 100')
     if cfg['method'] == 'finetune':
         _need(cfg, 'arch', str, where)
         _need(cfg, 'image_size', int, where, _side, f'16 to {MAX_INPUT_SIZE} pixels')

@@ -28,7 +28,7 @@ def ocr_engine(size:int=OCR_SIZE, # long side, in pixels, the detector works at
               ):
     "A RapidOCR engine (packaged PP-OCRv6 ONNX models, offline) set up for covers of about `size` pixels."
     try: from rapidocr import RapidOCR
-    except ImportError: raise ImportError('OCR needs the ocr extra: pip install "covergenre[ocr]"') from None
+    except ImportError: raise ImportError('OCR needs rapidocr and onnxruntime, part of the covergenre install: pip install covergenre') from None
     n = n_threads or min(4, os.cpu_count() or 1)
     return RapidOCR(params={'Global.log_level': 'error', 'Global.use_cls': False, 'Global.text_score': RAW_MIN_CONF,
                             'Det.limit_type': 'max', 'Det.limit_side_len': size,

