@@ -42,7 +42,7 @@ def main():
     before,after = calibration_report(yt, np.concatenate(raw), classes),calibration_report(yt, np.concatenate(cal), classes)
     print(f"\n{args.method} on {args.backbone} at {args.size} px, {len(yt)} covers of {Path(args.data).parent.name}, "
           f"{args.folds}-fold grouped CV (outer); temperatures {', '.join(f'{t:.3f}' for t in temps)}")
-    print(f"{'':14}{'ECE':>7}{'accuracy':>10}{'mean conf':>11}" + ''.join(f"{f'acc@{r['coverage']:.0%}':>10}" for r in before['risk_coverage']))
+    print(f"{'':14}{'ECE':>7}{'accuracy':>10}{'mean conf':>11}" + ''.join(f"{'acc@' + format(r['coverage'], '.0%'):>10}" for r in before['risk_coverage']))
     for name,r in (('uncalibrated', before), ('calibrated', after)):
         print(f"{name:14}{r['ece']:>7.3f}{r['accuracy']:>10.3f}{r['mean_confidence']:>11.3f}" + ''.join(f"{x['accuracy']:>10.3f}" for x in r['risk_coverage']))
     print('\nrisk-coverage, calibrated (keep the most confident share; the confidence it starts at):')

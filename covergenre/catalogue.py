@@ -175,9 +175,30 @@ def tag_catalogue(model, # a `CoverModel` (e.g. from `load_model`)
                   on_rows=None, # `on_rows(rows)`: called with each batch's rows as they come
                  ) -> dict:
     "Tag every cover `inputs` name: rows to `out` (resumed if an earlier run started it) and to `on_rows`; a summary of the run."
-    from tqdm.auto import tqdm
     if not 0 <= min_confidence <= 1: raise CatalogueError(f'min_confidence {min_confidence} is not between 0 and 1')
     t = time.perf_counter()
+    with _writing(out):  # one run at a time per tags file: a second gets one line, not interleaved rows
+        return _tag(model, inputs, out, min_confidence, top_k, batch_size, progress, cache_dir, on_rows, t)
+
+def _writing(out):
+    "A lock on the tags file `out` (a hidden `.NAME.lock` beside it), or nothing to lock without one."
+    import contextlib
+    from filelock import FileLock, Timeout
+    if out is None: return contextlib.nullcontext()
+    out = Path(out).expanduser()
+    @contextlib.contextmanager
+    def held():
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(out.parent/f'.{out.name}.lock', timeout=0); lock.acquire()
+        except Timeout: raise CatalogueError(f'{out}: another covergenre run is writing it; wait for it to finish') from None
+        except OSError as e: raise CatalogueError(f'{out}: cannot write there ({e.strerror or e})') from None
+        try: yield
+        finally: lock.release()
+    return held()
+
+def _tag(model, inputs, out, min_confidence, top_k, batch_size, progress, cache_dir, on_rows, t) -> dict:
+    from tqdm.auto import tqdm
     tags = TagFile(out, model_id(model)) if out is not None else None
     paths,problems = catalogue_paths(inputs)
     todo = [p for p in paths if tags is None or p not in tags.done]

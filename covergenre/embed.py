@@ -6,7 +6,7 @@ Docs: https://covergenre.github.io/covergenre/embed.html.md"""
 
 # %% ../nbs/03_embed.ipynb #2c796751
 from __future__ import annotations
-import hashlib, importlib, json, os, re
+import hashlib, importlib, json, os, re, sys, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,9 +15,10 @@ from .data import CoverSet, CoverError, load_cover, _flatten
 from .store import ContentCache, atomic_write, compute_missing, default_cache_dir, file_sha256
 
 # %% auto #0
-__all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'FEATURES', 'BackboneError', 'lite_weights_file',
+__all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'ENGINES', 'FEATURES', 'BackboneError', 'lite_weights_file',
            'convert_lite_state_dict', 'load_lite', 'create_backbone', 'backbone_id', 'preprocessing', 'make_transform',
-           'cache_key', 'Embeddings', 'embed', 'Embedder', 'style_features', 'feature_blocks']
+           'cache_key', 'Embeddings', 'feature_module', 'TorchEngine', 'OnnxEngine', 'export_onnx', 'onnx_file',
+           'onnx_engine', 'load_engine', 'embed', 'Embedder', 'style_features', 'feature_blocks']
 
 # %% ../nbs/03_embed.ipynb #b1eb9517
 LITE_SHA256 = {
@@ -205,6 +206,142 @@ def _load(cls, file) -> Embeddings:
 
 Embeddings.save,Embeddings.load = _save,classmethod(_load)
 
+# %% ../nbs/03_embed.ipynb #989e7bc0
+ENGINES = ('onnx', 'torch')
+_ONNX_FORMAT = 1  # layout of an exported graph's inputs, outputs and metadata: a cached file of another one is exported again
+
+def feature_module(model, # a timm backbone (style features need an EfficientNet)
+                   features:str='pooled', # 'pooled' or 'style'
+                   tta:bool=False, # average each cover with its mirror image
+                  ):
+    "`model` as one `nn.Module` (eval mode) from a batch of covers to its (B, dim) float32 vectors: what both engines run."
+    import torch
+    class Features(torch.nn.Module):
+        def __init__(self): super().__init__(); self.model = model
+        def one(self, x): return (self.model(x) if features == 'pooled' else torch.cat(style_features(self.model, x), 1)).float()
+        def forward(self, x): return (self.one(x) + self.one(torch.flip(x, dims=[3])))/2 if tta else self.one(x)
+    return Features().eval()  # eval: `torch.onnx.export` restores the training flag it found, so a new module must not be in train mode
+
+class TorchEngine:
+    "Vectors of preprocessed batches from a PyTorch backbone: the reference engine, on the CPU or CUDA."
+    name = 'torch'
+    def __init__(self, model, # a timm backbone
+                 features:str='pooled', # 'pooled' or 'style'
+                 tta:bool=False, # average each cover with its mirror image
+                 device=None): # default: CUDA if available
+        import torch
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.module = feature_module(model.to(self.device).to(memory_format=torch.channels_last), features, tta)
+    def __repr__(self): return f'TorchEngine({self.device})'
+    def __call__(self, x) -> np.ndarray:
+        "(B, dim) float32 vectors of the batch `x` (B x 3 x H x W, a tensor or an array)."
+        import torch
+        x = torch.as_tensor(x).to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(self.device.type, enabled=self.device.type == 'cuda'):
+            return self.module(x).float().cpu().numpy()
+
+class OnnxEngine:
+    "Vectors of preprocessed batches from an `.onnx` file of `export_onnx`, run by ONNX Runtime on the CPU (no torch needed)."
+    name = 'onnx'
+    def __init__(self, file, # an `.onnx` file written by `export_onnx`
+                 threads:int|None=None): # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+        import onnxruntime as ort
+        opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
+        if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
+        if threads: opts.intra_op_num_threads = threads
+        self.file = Path(file)
+        self.session = ort.InferenceSession(str(self.file), opts, providers=['CPUExecutionProvider'])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if 'covergenre' not in meta: raise ValueError(f'{self.file} was not written by covergenre.embed.export_onnx')
+        self.info = json.loads(meta['covergenre'])  # backbone, preprocessing, tta, dim, format
+        self.input = self.session.get_inputs()[0].name
+    def __repr__(self): return f"OnnxEngine({self.file.name}, {self.info['backbone']}, dim {self.info['dim']})"
+    def __call__(self, x) -> np.ndarray:
+        "(B, dim) float32 vectors of the batch `x` (B x 3 x H x W, an array or a CPU tensor)."
+        return self.session.run(None, {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+# %% ../nbs/03_embed.ipynb #99360f5b
+def _onnx_bytes(backbone:str, prep:dict, tta:bool, model) -> bytes:
+    "The serialised ONNX graph of `feature_module(model)` at `prep`'s input size, dynamic batch, settings in its metadata."
+    try: import onnx, onnxscript  # the exporter needs both
+    except ImportError: raise ImportError('exporting to ONNX needs the onnx and onnxscript packages: pip install onnx onnxscript') from None
+    import torch
+    module = feature_module(model, prep.get('features', 'pooled'), tta)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        prog = torch.onnx.export(module, (torch.zeros(2, *prep['input_size']),), dynamo=True, verbose=False,
+                                 input_names=['covers'], output_names=['vectors'], dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
+    proto = prog.model_proto
+    info = dict(backbone=backbone_id(backbone, model), preprocessing=prep, tta=tta,
+                dim=sum(prep.get('blocks') or [model.num_features]), format=_ONNX_FORMAT)
+    onnx.helper.set_model_props(proto, {'covergenre': json.dumps(info)})
+    return proto.SerializeToString()
+
+def export_onnx(backbone:str, # timm name or packaged backbone
+                prep:dict, # its `preprocessing` (input size and feature kind)
+                path, # the `.onnx` file to write (atomically)
+                tta:bool=False, # the graph averages each cover with its mirror image
+                model=None, # the loaded backbone, on the CPU (default: `create_backbone(backbone)`)
+               ) -> Path:
+    "Export `backbone`'s vectors for `prep` to an ONNX file that `OnnxEngine` runs without torch."
+    data = _onnx_bytes(backbone, prep, tta, create_backbone(backbone) if model is None else model)
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+def onnx_file(backbone_id:str, # `backbone_id` of the backbone
+              prep:dict, tta:bool=False, # as in `cache_key`
+              folder=None, # default: `default_cache_dir()/'onnx'`
+             ) -> Path:
+    "Where the exported graph for a backbone + preprocessing is cached: the embedding cache's key, as an `.onnx` file."
+    return Path(folder or default_cache_dir()/'onnx')/f'{cache_key(backbone_id, prep, tta)}.onnx'
+
+def onnx_engine(backbone:str, # timm name or packaged backbone
+                prep:dict, # its `preprocessing`
+                tta:bool=False, # average each cover with its mirror image
+                folder=None, # where exported graphs are cached (default: `default_cache_dir()/'onnx'`)
+                model=None, # the loaded backbone, if at hand (loaded only when an export is needed)
+                threads:int|None=None, # as in `OnnxEngine`
+               ) -> OnnxEngine:
+    "An `OnnxEngine` from the cached graph, exported first if it is missing, broken or made for other settings."
+    bid = backbone_id(backbone, model)
+    file,want = onnx_file(bid, prep, tta, folder),dict(backbone=bid, preprocessing=json.loads(json.dumps(prep)), tta=tta, format=_ONNX_FORMAT)
+    def load(f):
+        e = OnnxEngine(f, threads)
+        if {k: e.info.get(k) for k in want} != want: raise ValueError(f'{f} was exported for other settings')
+        return e
+    if file.is_file():
+        try: return load(file)
+        except Exception: pass  # broken or stale: exported again, once
+    data = _onnx_bytes(backbone, prep, tta, create_backbone(backbone) if model is None else model)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return load(atomic_write(file, lambda tmp: tmp.write_bytes(data)))
+    except OSError:  # a cache folder that cannot be written: a temporary one (ONNX Runtime keeps the graph in memory)
+        with tempfile.TemporaryDirectory() as d:
+            return load(atomic_write(Path(d)/file.name, lambda tmp: tmp.write_bytes(data)))
+
+def load_engine(backbone:str, # timm name or packaged backbone
+                prep:dict, # its `preprocessing`
+                tta:bool=False, # average each cover with its mirror image
+                device=None, # 'cpu', 'cuda', ... (default: CUDA if available)
+                engine:str|None=None, # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can, else PyTorch
+                folder=None, # where exported graphs are cached (default: `default_cache_dir()/'onnx'`)
+               ):
+    "The engine that computes `prep`'s vectors of `backbone`: a `TorchEngine` or an `OnnxEngine`."
+    import torch
+    if engine not in (None, *ENGINES): raise ValueError(f'engine must be one of {ENGINES} or None, not {engine!r}')
+    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if engine == 'onnx' and dev.type != 'cpu': raise ValueError(f"engine='onnx' runs on the CPU, not on {dev}")
+    if engine is None and (dev.type != 'cpu' or importlib.util.find_spec('onnxruntime') is None): engine = 'torch'
+    if engine != 'torch':
+        try: return onnx_engine(backbone, prep, tta, folder)
+        except BackboneError: raise
+        except Exception as e:
+            if engine == 'onnx': raise
+            why = (str(e).strip().splitlines() or [''])[0][:200]
+            warnings.warn(f'{backbone}: running in PyTorch, the ONNX engine failed ({type(e).__name__}: {why})', stacklevel=2)
+    return TorchEngine(create_backbone(backbone), prep.get('features', 'pooled'), tta, dev)
+
 # %% ../nbs/03_embed.ipynb #422c7b07
 class _CoverDataset:
     "Preprocessed covers by position; an unreadable cover gives a zero tensor and its reason."
@@ -220,16 +357,6 @@ def _sha_or_error(path) -> tuple[str|None, str|None]:
     except OSError as e: return None, f'cannot read file ({e.strerror or e})'
 
 # %% ../nbs/03_embed.ipynb #0d0c1de4
-def _forward(model, x, device, tta:bool, features:str='pooled'):
-    "`features` of a batch (mean with the mirrored batch if `tta`), as float32 numpy."
-    import torch
-    f1 = model if features == 'pooled' else lambda x: torch.cat(style_features(model, x), 1)
-    x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == 'cuda'):
-        f = f1(x)
-        if tta: f = (f + f1(torch.flip(x, dims=[3])))/2
-    return f.float().cpu().numpy()
-
 def embed(covers, # a CoverSet, a genre-folder tree or a CSV
           backbone:str=DEFAULT_BACKBONE, # timm name (hub weights) or a packaged backbone (offline)
           batch_size:int=32, # covers per forward pass
@@ -241,6 +368,7 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
           cache_dir=None, # cache folder (default: `default_cache_dir()`); False: no cache
           progress:bool=True, # show a progress bar
           features:str='pooled', # 'pooled' embedding, or 'style': multi-layer statistics (see `style_features`)
+          engine:str|None=None, # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (see `load_engine`)
          ) -> Embeddings:
     "Embed every readable cover with `backbone`, computing only what the cache lacks."
     import torch
@@ -254,14 +382,14 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
 
     def compute(rows):
         "(row, vector, None) or (row, None, reason) for each of `rows` (the first row of each missing content), a batch at a time."
-        model = create_backbone(backbone).to(device).to(memory_format=torch.channels_last)
+        eng = load_engine(backbone, prep, tta, device, engine)
         ds = _CoverDataset([paths[i] for i in rows], make_transform(prep), prep['input_size'], max(prep['input_size'][1:]))
         nw = (min(4, max(1, (os.cpu_count() or 2)//2)) if num_workers is None else num_workers) if len(rows) > batch_size else 0
-        dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=nw, pin_memory=device.type == 'cuda')
+        dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=nw, pin_memory=eng.name == 'torch' and device.type == 'cuda')
         for b,(x,reasons) in enumerate(dl):
             batch = rows[b*batch_size:(b+1)*batch_size]
             ok = [k for k,r in enumerate(reasons) if not r]
-            f = dict(zip(ok, _forward(model, x[ok], device, tta, features))) if ok else {}
+            f = dict(zip(ok, eng(x[ok]))) if ok else {}
             for k,r in enumerate(reasons): yield batch[k], f.get(k), r or None
 
     dim = sum(prep.get('blocks') or [skel.num_features])
@@ -284,15 +412,15 @@ class Embedder:
                  tta:bool=False, # average each cover with its mirror image
                  device:str|None=None, # default: CUDA if available
                  prep:dict|None=None, # a stored `preprocessing` dict (overrides `image_size`, `crop_pct` and `features`)
-                 features:str='pooled'): # 'pooled' or 'style', as in `embed`
-        import torch
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.model = create_backbone(backbone).to(self.device).to(memory_format=torch.channels_last).eval()
-        self.backbone,self.tta = backbone_id(backbone, self.model),tta
-        self.preprocessing = dict(prep) if prep else preprocessing(self.model, image_size, crop_pct, features)
+                 features:str='pooled', # 'pooled' or 'style', as in `embed`
+                 engine:str|None=None): # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (see `load_engine`)
+        skel = _skeleton(backbone)  # weights are loaded only if the engine needs them
+        self.backbone,self.tta = backbone_id(backbone, skel),tta
+        self.preprocessing = dict(prep) if prep else preprocessing(skel, image_size, crop_pct, features)
         self.features = self.preprocessing.get('features', 'pooled')
         self.tfm = make_transform(self.preprocessing)
-        self.dim = sum(self.preprocessing.get('blocks') or [self.model.num_features])
+        self.dim = sum(self.preprocessing.get('blocks') or [skel.num_features])
+        self.engine = load_engine(backbone, self.preprocessing, tta, device, engine)
 
     def _tensor(self, item):
         if isinstance(item, (str, Path)): im = load_cover(item, draft=max(self.preprocessing['input_size'][1:]))
@@ -309,7 +437,7 @@ class Embedder:
             for i in range(b, min(b + batch_size, len(items))):
                 try: xs.append(self._tensor(items[i])); rows.append(i)
                 except CoverError as e: errors[i] = e.reason
-            if rows: X[rows] = _forward(self.model, torch.stack(xs), self.device, self.tta, self.features)
+            if rows: X[rows] = self.engine(torch.stack(xs))
         return X,errors
 
 # %% ../nbs/03_embed.ipynb #a1f3c0d2
