@@ -85,14 +85,17 @@ def top_losses(y_true, # true genre of each row
                proba, # (n, len(classes)) predicted probabilities
                classes, # genre of each column of `proba`
                k:int=9, # rows to return
+               wrong_only:bool=False, # only the wrongly predicted rows
               ) -> pd.DataFrame:
-    "The `k` rows with the highest loss: true and predicted genre, their probabilities and the loss."
+    "The `k` rows with the highest loss, wrong predictions first: true and predicted genre, their probabilities, the loss, whether wrong."
     proba = np.asarray(proba, dtype=float); classes = np.asarray(classes, dtype=object)
     loss,idx = losses(y_true, proba, classes),_class_index(y_true, classes)
-    p_pred = proba.max(1)
-    order = np.lexsort((-p_pred, -loss))[:k]  # highest loss first; ties: most confident prediction first
-    return pd.DataFrame({'true': classes[idx[order]], 'predicted': classes[proba[order].argmax(1)],
-                         'p_predicted': p_pred[order], 'p_true': proba[order, idx[order]], 'loss': loss[order]},
+    pred,p_pred = proba.argmax(1),proba.max(1)
+    wrong = pred != idx
+    order = np.lexsort((-p_pred, -loss, ~wrong))  # wrong first, then highest loss; ties: most confident prediction first
+    order = (order[wrong[order]] if wrong_only else order)[:k]
+    return pd.DataFrame({'true': classes[idx[order]], 'predicted': classes[pred[order]], 'p_predicted': p_pred[order],
+                         'p_true': proba[order, idx[order]], 'loss': loss[order], 'wrong': wrong[order]},
                         index=pd.Index(order, name='row'))
 
 # %% ../nbs/07_interpret.ipynb #dd9cdbbe
@@ -102,20 +105,29 @@ def plot_top_losses(paths, # cover file of each row
                     classes, # genre of each column of `proba`
                     k:int=9, # covers to show
                     size:int=160, # thumbnail size in pixels
+                    wrong_only:bool=True, # only wrongly predicted covers (False: the least confident right ones fill the grid)
                    ):
-    "Grid of the `k` covers with the highest loss, each titled with its true and predicted genre and probability."
+    "Grid of the `k` covers with the highest loss, wrong ones first (titles in red), with true and predicted genre; says so if none is wrong."
     import matplotlib.pyplot as plt
-    top = top_losses(y_true, proba, classes, k)
+    top = top_losses(y_true, proba, classes, k, wrong_only)
+    n_wrong = int(top_losses(y_true, proba, classes, len(y_true), True).shape[0])
+    if not len(top):
+        fig,ax = plt.subplots(figsize=(5, 1)); ax.set_axis_off()
+        ax.text(0.5, 0.5, f'Top losses: none of these {len(y_true)} covers was predicted wrongly', ha='center', va='center', fontsize=9)
+        return fig
     ncols = max(1, min(len(top), int(np.ceil(np.sqrt(k))))); nrows = max(1, int(np.ceil(len(top)/ncols)))
-    fig,axs = plt.subplots(nrows, ncols, figsize=(2.2*ncols, 2.5*nrows + 0.4), squeeze=False)
+    fig,axs = plt.subplots(nrows, ncols, figsize=(2.2*ncols, 2.5*nrows + 0.5), squeeze=False)
     for ax in axs.flat: ax.set_axis_off()
     for ax,(row,r) in zip(axs.flat, top.iterrows()):
         try:
             im = load_cover(paths[row], draft=size); im.thumbnail((size, size)); ax.imshow(im)
         except CoverError as e: ax.text(0.5, 0.5, f'unreadable:\n{e.reason}', ha='center', va='center', wrap=True, fontsize=7)
         ax.set_title(f'true: {r.true} ({r.p_true:.2f})\npredicted: {r.predicted} ({r.p_predicted:.2f})', fontsize=8,
-                     color='black' if r.predicted == r.true else 'firebrick')
-    fig.suptitle('Top losses: true genre (its probability) / predicted genre (its probability); wrong in red', fontsize=9)
+                     color='firebrick' if r.wrong else 'black')
+    shown = int(top.wrong.sum())
+    head = f'Top losses: the {shown} of {n_wrong} wrong predictions with the highest loss' if shown else 'Top losses: no wrong prediction'
+    if shown < len(top): head += f', then the {len(top) - shown} least confident right ones (titles in black)'
+    fig.suptitle(head + '\ntrue genre (its probability) / predicted genre (its probability)', fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -142,7 +154,7 @@ class Interpretation:
     "One classifier's predictions on a set of covers, and ways to look at them."
     y_true: np.ndarray         # given genre of each row
     proba: np.ndarray          # (n, len(classes)) predicted probabilities, out-of-fold
-    classes: np.ndarray        # genre of each column of `proba`
+    classes: np.ndarray        # genre of each column of `proba`: the genre order of every table and figure
     paths: list|None = None    # cover file of each row (needed for the top-losses grid)
 
     def __post_init__(self):
@@ -165,6 +177,8 @@ class Interpretation:
     def __repr__(self): return f'Interpretation({len(self)} covers, {len(self.classes)} genres, accuracy {(self.pred == self.y_true).mean():.3f})'
     @property
     def pred(self) -> np.ndarray: return self.classes[self.proba.argmax(1)]
+    @property
+    def wrong(self) -> np.ndarray: return self.pred != self.y_true
     def _with_paths(self, df):
         if self.paths is not None: df.insert(0, 'path', [self.paths[i] for i in df.index])
         return df
@@ -172,14 +186,16 @@ class Interpretation:
     def plot_confusion(self, **kw): return plot_confusion(self.y_true, self.pred, self.classes, **kw)
     def report(self) -> pd.DataFrame: return per_class_report(self.y_true, self.pred, self.classes)
     def most_confused(self, min_count:int=1) -> list: return most_confused(self.y_true, self.pred, min_count)
-    def top_losses(self, k:int=9) -> pd.DataFrame: return self._with_paths(top_losses(self.y_true, self.proba, self.classes, k))
-    def plot_top_losses(self, k:int=9, **kw): return plot_top_losses(self.paths, self.y_true, self.proba, self.classes, k, **kw)
+    def top_losses(self, k:int=9, wrong_only:bool=False) -> pd.DataFrame:
+        return self._with_paths(top_losses(self.y_true, self.proba, self.classes, k, wrong_only))
+    def plot_top_losses(self, k:int=9, wrong_only:bool=True, **kw):
+        return plot_top_losses(self.paths, self.y_true, self.proba, self.classes, k, wrong_only=wrong_only, **kw)
     def label_issues(self) -> pd.DataFrame: return self._with_paths(label_issues(self.y_true, self.proba, self.classes))
 
 # %% ../nbs/07_interpret.ipynb #e31a05bc
 @patch
 def save(self:Interpretation, out_dir, # folder to write to (created if missing)
-         k:int=9, # covers in the top-losses grid
+         k:int=9, # covers in the top-losses grid (wrong predictions only)
         ) -> dict[str, Path]:
     "Write confusion.png, top_losses.png, per_class.csv and label_issues.csv to `out_dir`; return their paths."
     import matplotlib.pyplot as plt

@@ -23,8 +23,17 @@ def _pca(X, seed):
     from sklearn.decomposition import PCA
     return PCA(2, random_state=seed).fit_transform(X)
 
+def _cache_umap_kernels():
+    "Let numba cache the umap-learn kernels it would otherwise compile in every process (7-13 s on 2 cores)."
+    try:
+        import umap.distances, umap.umap_, umap.utils
+        for f in (umap.utils.fast_knn_indices, umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths, umap.distances.cosine):
+            if not f.signatures: f.enable_caching()
+    except Exception: pass  # another umap-learn, or nowhere to cache: the kernels compile as before
+
 def _umap(X, seed, **kw):
     import umap
+    _cache_umap_kernels()
     kw = {'n_neighbors': min(15, len(X) - 1), 'metric': 'cosine', **kw}
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='n_jobs value')  # a seed implies one thread: expected

@@ -20,11 +20,11 @@ from PIL import Image
 from .store import check_output_folder, replace_folder
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'DEFAULT_METHOD', 'BEST_BACKBONE', 'BEST_SIZE', 'FAST', 'METHODS', 'MAX_INPUT_SIZE', 'ModelError',
-           'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method', 'register_method',
-           'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier', 'fusion_classifier',
-           'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model', 'train_model',
-           'check_config', 'load_model']
+__all__ = ['MODEL_FORMAT', 'DEFAULT_METHOD', 'BEST_BACKBONE', 'BEST_SIZE', 'FAST', 'EXACT_BELOW', 'IVF_CODES', 'MMAP_ABOVE',
+           'METHODS', 'MAX_INPUT_SIZE', 'ModelError', 'ivf_size', 'CoverIndex', 'CoverModel', 'is_model_dir',
+           'check_model_out', 'Method', 'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier',
+           'svm_classifier', 'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel',
+           'FinetuneMethod', 'fit_model', 'train_model', 'check_config', 'load_model']
 
 # %% ../nbs/08_model.ipynb #f15e9be8
 MODEL_FORMAT = 2  # 1: written before the classifiers had one save format (a fusion's type was 'fusion'); still read
@@ -37,16 +37,84 @@ class ModelError(ValueError):
     "A model directory that cannot be used, with the reason."
 
 # %% ../nbs/08_model.ipynb #c06618e7
+EXACT_BELOW = 100_000  # `CoverIndex(kind='auto')` searches exactly below this many covers, with an IVF index from there on (measured: benchmarks/bench_index.py)
+IVF_CODES = dict(flat='Flat', sq8='SQ8', sq6='SQ6')  # how IVF lists keep the vectors: float32, or 8 or 6 bits a number (1/4, 3/16 of the memory)
+MMAP_ABOVE = 256 << 20  # index.faiss files bigger than this (bytes) are memory-mapped on load, where FAISS can map the index type
+_INDEX_PARAMS = dict(exact={}, ivf=dict(nlist=(1, 1 << 20), nprobe=(1, 1 << 20), codes=IVF_CODES), hnsw=dict(M=(2, 256), efSearch=(1, 1 << 16)))
+_MMAP_FLAG = dict(exact='IO_FLAG_MMAP_IFC', ivf='IO_FLAG_MMAP', hnsw='IO_FLAG_MMAP_IFC')  # what maps each kind's vectors (codes: IFC)
+
+def ivf_size(n:int # vectors in the index
+            ) -> tuple[int, int]:
+    "Default `(nlist, nprobe)` for `n` vectors: about 2 sqrt(n) lists (at least 39 training vectors each), 1% of them searched (at least 8)."
+    nlist = int(max(1, min(round(2*np.sqrt(n)), n//39)))
+    return nlist, min(nlist, max(8, round(nlist/100)))
+
+def _index_params(meta, where) -> dict:
+    "The kind and parameters in a saved index.json, checked (a model directory is untrusted); else a one-line `ModelError` naming `where`."
+    def bad(msg): raise ModelError(f'{where}: {msg}')
+    if not isinstance(meta, dict): bad('not a JSON object')
+    for k in ('paths', 'genres'):
+        if not isinstance(meta.get(k), list) or not all(isinstance(s, str) for s in meta[k]): bad(f'{k} is not a list of strings')
+    if len(meta['paths']) != len(meta['genres']): bad(f"{len(meta['paths'])} paths for {len(meta['genres'])} genres")
+    kind = meta.get('kind', 'exact')  # files written before approximate indexes have no kind: exact
+    if not isinstance(kind, str) or kind not in _INDEX_PARAMS: bad(f'unknown index kind {str(kind)[:60]!r} (known: {", ".join(_INDEX_PARAMS)})')
+    p = dict(kind=kind)
+    for k,ok in _INDEX_PARAMS[kind].items():
+        v = meta.get(k)
+        if isinstance(ok, dict) and v not in ok: bad(f'{k} is {str(v)[:60]!r}; expected one of {", ".join(ok)}')
+        if isinstance(ok, tuple) and (not isinstance(v, int) or isinstance(v, bool) or not ok[0] <= v <= ok[1]): bad(f'{k} is {str(v)[:60]!r}; expected an integer from {ok[0]} to {ok[1]}')
+        p[k] = v
+    if kind == 'ivf' and p['nprobe'] > p['nlist']: bad(f"nprobe is {p['nprobe']}; expected at most nlist ({p['nlist']})")
+    return p
+
+def _kind_of(index) -> tuple[str, int|None]:
+    "What a FAISS index read from disk is: its kind and its nlist (ivf) or M (hnsw)."
+    import faiss
+    if isinstance(index, faiss.IndexFlat): return 'exact', None
+    if isinstance(index, faiss.IndexIVF): return 'ivf', index.nlist
+    if isinstance(index, faiss.IndexHNSW): return 'hnsw', index.hnsw.nb_neighbors(1)
+    return type(index).__name__, None
+
 class CoverIndex:
-    "Vectors of known covers with their paths and genres: the `k` most similar covers to a query vector."
-    def __init__(self, X, paths, genres):
+    "Vectors of known covers with their paths and genres: the `k` most similar covers to a query vector, searched exactly or approximately."
+    def __init__(self, X, # one row per cover (L2-normalised here: similarities are cosines)
+                 paths, # each cover's path
+                 genres, # each cover's genre
+                 kind:str='auto', # 'exact' (`IndexFlatIP`), 'ivf' (inverted lists), 'hnsw' (a graph), or 'auto': exact below `exact_below` covers, else ivf
+                 exact_below:int=EXACT_BELOW, # where 'auto' turns approximate
+                 nlist:int|None=None, # ivf: number of lists (default: `ivf_size`)
+                 nprobe:int|None=None, # ivf: lists searched per query (default: `ivf_size`)
+                 codes:str='sq8', # ivf: how the lists keep vectors, one of `IVF_CODES`
+                 M:int=32, # hnsw: links per vector
+                 efSearch:int=64, # hnsw: candidates kept while searching
+                 train_size:int|None=None, # ivf: vectors sampled to train the lists and codes (default: 40 per list)
+                 seed:int=0, # ivf: which vectors are sampled
+                ):
         import faiss
         from covergenre.classify.core import l2_normalize
         self.paths,self.genres = [str(p) for p in paths],[str(g) for g in genres]
-        X = l2_normalize(np.asarray(X, np.float32))
-        self.index = faiss.IndexFlatIP(X.shape[1]); self.index.add(X)
+        X = np.asarray(X, np.float32); n,d = X.shape
+        if kind == 'auto': kind = 'exact' if n < exact_below else 'ivf'
+        if kind not in _INDEX_PARAMS: raise ValueError(f'unknown index kind {kind!r} (known: auto, {", ".join(_INDEX_PARAMS)})')
+        if kind == 'ivf' and codes not in IVF_CODES: raise ValueError(f'unknown IVF codes {codes!r} (known: {", ".join(IVF_CODES)})')
+        if kind == 'exact': self.params,self.index = dict(kind=kind),faiss.IndexFlatIP(d)
+        elif kind == 'hnsw': self.params,self.index = dict(kind=kind, M=M, efSearch=efSearch),faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
+        else:
+            nl,npr = ivf_size(n); nlist = nlist or nl
+            self.params = dict(kind=kind, nlist=nlist, nprobe=min(nprobe or npr, nlist), codes=codes)
+            self.index = faiss.index_factory(d, f'IVF{nlist},{IVF_CODES[codes]}', faiss.METRIC_INNER_PRODUCT)
+            rows = np.sort(np.random.default_rng(seed).choice(n, min(n, train_size or 40*nlist), replace=False))
+            self.index.train(l2_normalize(X[rows]))
+        self._tune()
+        for i in range(0, n, 1 << 16): self.index.add(l2_normalize(X[i:i + (1 << 16)]))  # in blocks: no normalised copy of a big X
+
+    def _tune(self):
+        "Set the search parameters FAISS does not keep in its file."
+        if 'nprobe' in self.params: self.index.nprobe = self.params['nprobe']
+        if 'efSearch' in self.params: self.index.hnsw.efSearch = self.params['efSearch']
 
     def __len__(self): return self.index.ntotal
+    def __repr__(self): return f'CoverIndex({len(self)} covers, {self.index.d}-d, ' + ', '.join(f'{k}={v}' for k,v in self.params.items()) + ')'
     def search(self, X, k:int=5) -> list[list[dict]]:
         "For each row of `X`, the `k` most similar covers: path, genre, cosine similarity."
         from covergenre.classify.core import l2_normalize
@@ -55,21 +123,34 @@ class CoverIndex:
                 for ss,ii in zip(S, I)]
 
     def save(self, path):
-        "Write `path/index.faiss` and `path/index.json`."
+        "Write `path/index.faiss` and `path/index.json` (the paths, genres, kind and parameters)."
         import faiss
         path = Path(path)
         faiss.write_index(self.index, str(path/'index.faiss'))
-        (path/'index.json').write_text(json.dumps(dict(paths=self.paths, genres=self.genres, dim=self.index.d)))
+        (path/'index.json').write_text(json.dumps(self.params | dict(dim=self.index.d, paths=self.paths, genres=self.genres)))
 
     @classmethod
-    def load(cls, path):
-        "Read what `save` wrote (FAISS's format and JSON; no pickle)."
+    def load(cls, path, # the folder `save` wrote
+             mmap:bool|None=None, # map index.faiss into memory instead of reading it (default: when it is bigger than `MMAP_ABOVE`)
+            ):
+        "Read what `save` wrote (FAISS's format and JSON; no pickle), checking that they agree; big indexes are memory-mapped where FAISS can."
         import faiss
-        path = Path(path)
-        meta = json.loads((path/'index.json').read_text())
+        path = Path(path); where,f = path/'index.json',path/'index.faiss'
+        try: meta = json.loads(where.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f'{where}: not valid JSON ({e})') from None
         self = cls.__new__(cls)
-        self.paths,self.genres,self.index = meta['paths'],meta['genres'],faiss.read_index(str(path/'index.faiss'))
+        self.params,self.paths,self.genres,self.index = _index_params(meta, where),meta['paths'],meta['genres'],None
+        flag = getattr(faiss, _MMAP_FLAG[self.params['kind']], None)
+        if flag is not None and (f.stat().st_size > MMAP_ABOVE if mmap is None else mmap):
+            try: self.index = faiss.read_index(str(f), flag)
+            except RuntimeError: pass  # a type FAISS cannot map: read it
+        if self.index is None: self.index = faiss.read_index(str(f))
+        kind,size = _kind_of(self.index); p = self.params
+        if kind != p['kind'] or size != p.get('nlist', p.get('M')) or self.index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise ModelError(f"{f}: holds an {kind} index" + (f' ({size})' if size else '') + f", index.json describes {p['kind']}" + (f" ({p.get('nlist', p.get('M'))})" if p['kind'] != 'exact' else ''))
         if self.index.ntotal != len(self.paths): raise ModelError(f'{path}: index.faiss has {self.index.ntotal} vectors for {len(self.paths)} covers')
+        if meta.get('dim', self.index.d) != self.index.d: raise ModelError(f"{where}: dim is {meta['dim']!r:.20}, index.faiss holds {self.index.d}-d vectors")
+        self._tune()
         return self
 
 # %% ../nbs/08_model.ipynb #c155e9bc
@@ -91,12 +172,12 @@ class CoverModel:
         raise NotImplementedError
 
     def calibrated(self, P:np.ndarray) -> np.ndarray:
-        "Probabilities `P` (rows in `classes` order) with the model's calibration (config.json's `calibration`: a temperature) applied; NaN rows stay NaN."
-        T = (self.config.get('calibration') or {}).get('temperature')
-        if not T or T == 1: return P
-        from covergenre.classify.scoring import temperature_scale
+        "Probabilities `P` (rows in `classes` order) with the model's calibration applied (config.json's `calibration`: the map of `fit_confidence`); NaN rows stay NaN."
+        cal = self.config.get('calibration')
+        if not cal: return P
+        from covergenre.classify.scoring import calibrate
         P = np.array(P, np.float64); ok = np.isfinite(P).all(1)
-        if ok.any(): P[ok] = temperature_scale(P[ok], T)
+        if ok.any(): P[ok] = calibrate(P[ok], cal['weight'])
         return P
 
     def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
@@ -302,11 +383,11 @@ def _base_config(method, covers:CoverSet, **kw) -> dict:
                 n_train=len(covers), train_counts={str(k): int(v) for k,v in covers.counts().items()}, **kw)
 
 def _calibration(P, y, classes, protocol:str) -> dict:
-    "The temperature that calibrates held-out probabilities `P`, with the calibration error before and after (what config.json keeps)."
-    from covergenre.classify.scoring import fit_temperature, temperature_scale, calibration_report
-    T = fit_temperature(P, y, classes)
-    before,after = calibration_report(y, P, classes),calibration_report(y, temperature_scale(P, T), classes)
-    return dict(method='temperature', temperature=round(T, 4), protocol=protocol, n=before['n'], ece_before=round(before['ece'], 4),
+    "The confidence map that calibrates held-out probabilities `P`, with the calibration error before and after (what config.json keeps)."
+    from covergenre.classify.scoring import fit_confidence, calibrate, calibration_report
+    w = fit_confidence(P, y, classes)
+    before,after = calibration_report(y, P, classes),calibration_report(y, calibrate(P, w), classes)
+    return dict(method='shrink-to-uniform', weight=round(w, 6), protocol=protocol, n=before['n'], ece_before=round(before['ece'], 4),
                 ece_after=round(after['ece'], 4), risk_coverage=after['risk_coverage'])
 
 def _cv_scores(clf, emb, progress:bool=False) -> tuple[dict|None, dict|None]:
@@ -466,7 +547,7 @@ class FinetuneMethod(Method):
 
     def fit(self, covers:CoverSet, backbone:str=DEFAULT_BACKBONE, size:int|None=None, device:str|None=None, progress:bool=True,
             epochs:int=3, features:str|None=None, tta:bool=False, cache_dir=None, # `features`, `tta` and `cache_dir` are for the embedding methods
-            seed:int=42, # split seed when the covers have no split
+            seed:int=42, # split seed when the covers have no split, and the seed of the training (the same seed, the same model)
             lr:float=2e-3, # head learning rate
             batch_size:int=32) -> FinetunedModel:
         "Split the covers if they are not, fine-tune, score on the held-out covers, index the training covers; the model in memory."
@@ -475,6 +556,8 @@ class FinetuneMethod(Method):
         if features: raise ValueError('features are for the embedding methods, not finetune')
         if covers.df.split.isna().any() or not covers.df.split.eq('valid').any(): covers = covers.split(seed=seed, progress=progress)
         import torch
+        from fastai.torch_core import set_seed
+        set_seed(seed, reproducible=True)  # weights of the new head, batch order, augmentation: the same on every run
         dls = cover_dls(covers, arch=backbone, size=size or 224, bs=batch_size, device=torch.device(device) if device else None)
         learn = cover_learner(dls, backbone)
         t = time.perf_counter()
@@ -557,7 +640,7 @@ def check_config(cfg, # the parsed config.json of a model directory
     _need(cfg, 'classes', list, where, lambda v: v and all(isinstance(c, str) for c in v) and len(set(v)) == len(v), 'a list of distinct genre names')
     if cfg.get('calibration') is not None:
         cal = _need(cfg, 'calibration', dict, where)
-        _need(cal, 'temperature', (int, float), f'{where}: calibration', lambda v: 0.01 <= v <= 100, 'a temperature from 0.01 to 100')
+        _need(cal, 'weight', (int, float), f'{where}: calibration', lambda v: 0 < v <= 1, 'a weight over 0, at most 1')
     if cfg['method'] == 'finetune':
         _need(cfg, 'arch', str, where)
         _need(cfg, 'image_size', int, where, _side, f'16 to {MAX_INPUT_SIZE} pixels')

@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64, html, json, re, time
 from contextlib import contextmanager
 from pathlib import Path
-import numpy as np
+import numpy as np, pandas as pd
 from .data import CoverSet
 from .embed import DEFAULT_BACKBONE
+from .store import atomic_write
 
 # %% auto #0
 __all__ = ['run_pipeline', 'write_report']
@@ -31,10 +32,10 @@ class _Stages:
 # %% ../nbs/09_pipeline.ipynb #9f728542
 def _scores(m:dict) -> dict: return {k: m[k] for k in ('n', 'micro_f1', 'macro_f1', 'per_class')}
 
-def _holdout(model, val:CoverSet) -> tuple[dict, tuple]:
+def _holdout(model, val:CoverSet, progress:bool=True) -> tuple[dict, tuple]:
     "Scores of `model` on the held-out covers (the readable ones), and (probabilities, classes, genres, paths) of those."
     from covergenre.classify.scoring import evaluate
-    P,errors = model.covers_proba(val, progress=False)
+    P,errors = model.covers_proba(val, progress=progress)
     ok = [i for i in range(len(val)) if i not in errors]
     classes = np.array(model.classes, dtype=object)
     y = val.df.genre.iloc[ok].tolist()
@@ -45,35 +46,83 @@ def _embedding_methods(covers, out, methods, backbone, size, progress) -> tuple[
     from covergenre.model import train_model
     res,probs = {},{}
     for m in methods:
+        if progress: print(f'    {m}:', flush=True)
         model = train_model(covers.subset(covers.df.split.eq('train').to_numpy()), out/'models'/m, method=m,
-                            backbone=backbone, size=size, progress=False)
-        res[m],probs[m] = _holdout(model, covers.valid)
+                            backbone=backbone, size=size, progress=progress)
+        res[m],probs[m] = _holdout(model, covers.valid, progress)
     return res,probs
 
-def _finetune(covers, out, backbone, size, epochs, progress) -> tuple[dict, tuple]:
-    "Fine-tune on the train covers; hold-out scores and probabilities."
-    from covergenre.model import train_model
-    model = train_model(covers, out/'models'/'finetune', method='finetune', backbone=backbone, size=size, epochs=epochs, progress=progress)
-    r,p = _holdout(model, covers.valid)
+def _finetune(covers, out, backbone, size, epochs, seed, progress) -> tuple[dict, tuple]:
+    "Fine-tune on the train covers, seeded for the same scores on every run; hold-out scores and probabilities."
+    from covergenre.model import train_model  # `finetune` seeds itself (fastai's `set_seed(seed, reproducible=True)`)
+    model = train_model(covers, out/'models'/'finetune', method='finetune', backbone=backbone, size=size, epochs=epochs, seed=seed, progress=progress)
+    r,p = _holdout(model, covers.valid, progress)
     r['epochs'],r['size'],r['train_seconds'] = epochs,model.config['image_size'],model.config.get('train_seconds')
     return r,p
+
+# %% ../nbs/09_pipeline.ipynb #35b7b784
+def _rel(p, root:Path) -> str:
+    "`p` relative to the data set's folder `root` where it is inside it, else as it is."
+    try: return Path(p).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError: return str(p)
+
+def _thumbnail(src, # cover file
+               out:Path, # the run folder
+               name:str, # file name under `out/thumbs`
+               size:int=64) -> str|None:
+    "A PNG thumbnail of `src` in `out/thumbs`, as a path relative to `out`; None if the cover cannot be read."
+    from covergenre.data import load_cover, CoverError
+    try: im = load_cover(src, draft=size)
+    except CoverError: return None
+    im.thumbnail((size, size)); dest = out/'thumbs'/name; dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(dest, lambda tmp: im.convert('RGB').save(tmp, format='PNG'))
+    return dest.relative_to(out).as_posix()
+
+def _cover_rows(df:pd.DataFrame, # rows with a `path` column (`Interpretation.top_losses`, `label_issues`)
+                cols:dict, # name in the row -> column of `df`
+                root:Path, # the data set's folder (paths are shown relative to it)
+                out:Path|None=None, # the run folder, for thumbnails (None: no thumbnails)
+                name:str='cover', # thumbnails are `thumbs/<name>-<i>.png`
+               ) -> list[dict]:
+    "The rows of `df` as plain dicts for metrics.json and the report: path, the `cols`, and a thumbnail if `out`."
+    rows = []
+    for i,r in enumerate(df.itertuples(index=False)):
+        row = {'path': _rel(r.path, root)} | {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else str(v))
+                                              for k,c in cols.items() for v in [getattr(r, c)]}
+        if out is not None: row['thumbnail'] = _thumbnail(r.path, out, f'{name}-{i}.png')
+        rows.append(row)
+    return rows
+
+def _examples(emb, # the Embeddings of the run (its covers are the readable ones)
+              genres:list, # in the report's order
+              out:Path, # the run folder
+              seed:int, # which covers
+              n:int=4, # covers per genre
+             ) -> dict[str, list[str]]:
+    "Thumbnails of `n` covers of each genre, picked at random with `seed`: genre -> paths relative to `out`."
+    rng,res = np.random.default_rng(seed),{}
+    paths,of = np.array(list(map(str, emb.paths)), dtype=object),np.asarray(emb.genres, dtype=object)
+    for j,g in enumerate(genres):
+        res[g] = [t for i,p in enumerate(rng.permutation(paths[of == g])[:n]) if (t := _thumbnail(p, out, f'genre{j}-{i}.png'))]
+    return res
 
 # %% ../nbs/09_pipeline.ipynb #2971ccbb
 def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre, optional group, split)
                  out, # output folder (created)
                  backbone:str=DEFAULT_BACKBONE, # for embeddings and fine-tuning
                  methods=('knn', 'probe', 'finetune'), # which models to train and compare (any of `covergenre.model.METHODS`)
-                 size:int|None=None, # embedding input size (default: the backbone's)
+                 size:int|None=None, # input size of the embeddings and of every embedding method (default: the backbone's)
                  ft_size:int=224, # fine-tuning image size
                  epochs:int=3, # fine-tuning epochs after the frozen one
                  maps=('pca', 'umap', 'tsne'), # which 2-D maps to draw
-                 samples:bool=True, # draw grids of covers (sample covers, top losses)
-                 seed:int=42, # split seed
+                 samples:bool=True, # show covers in the report (examples per genre, wrong predictions, label-issue candidates)
+                 seed:int=42, # random seed of the split, the fine-tune and the maps: the same seed, the same scores
                  title:str|None=None, # report title
                  note:str='', # a line under the title (e.g. that the covers are synthetic)
                  progress:bool=True, # progress bars and stage messages
                 ) -> dict:
     "Split, audit, embed, train and score `methods` on a grouped hold-out, interpret the best, draw maps, write the report to `out`."
+    from tqdm.auto import tqdm
     from covergenre.audit import audit
     from covergenre.embed import embed
     from covergenre.classify import LinearProbe, cross_validate
@@ -82,6 +131,8 @@ def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     stage,t0 = _Stages(progress),time.perf_counter()
     covers = CoverSet.from_path(covers)
+    src = Path(covers.source) if covers.source else Path('.')
+    root = src if src.is_dir() else src.parent
     with stage('split', f'Splitting {len(covers)} covers by group and near-duplicate clusters'):
         if covers.df.split.isna().any() or not covers.df.split.eq('valid').any(): covers = covers.split(seed=seed, progress=progress)
         covers.to_csv(out/'covers.csv')
@@ -89,6 +140,8 @@ def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre
         rep = audit(covers, progress=progress); rep.save(out/'audit', samples=samples)
     with stage('embed', f'Embedding the covers with {backbone}'):
         emb = embed(covers, backbone=backbone, image_size=size, progress=progress); emb.save(out/'embeddings.npz')
+    size = size or emb.preprocessing['input_size'][-1]  # every embedding method reads these embeddings (from the cache)
+    genres = sorted(set(covers.df.genre))  # the models' class order: the one genre order of every table and figure
     s = np.array(emb.splits)
     results,probs = {},{}
     emb_methods = [m for m in methods if m != 'finetune']
@@ -97,97 +150,172 @@ def run_pipeline(covers, # a CoverSet, a genre-folder tree or a CSV (path, genre
             r,p = _embedding_methods(covers, out, emb_methods, backbone, size, progress); results.update(r); probs.update(p)
     if 'finetune' in methods:
         with stage('finetune', f'Fine-tuning {backbone} at {ft_size} px (1 frozen + {epochs} epochs)'):
-            results['finetune'],probs['finetune'] = _finetune(covers, out, backbone, ft_size, epochs, progress)
+            results['finetune'],probs['finetune'] = _finetune(covers, out, backbone, ft_size, epochs, seed, progress)
     best = max(results, key=lambda m: (results[m]['micro_f1'], results[m]['macro_f1']))
-    with stage('interpret', f'Interpreting {best}, the best on the hold-out'):
+    thumbs = out if samples else None
+    for f in (out/'thumbs').glob('*.png'):  # those of an earlier run into this folder
+        if re.fullmatch(r'(genre\d+|wrong|label-issue)-\d+\.png', f.name): f.unlink()
+    with stage('interpret', f'Interpreting {best}, the best on the hold-out, and looking for label issues'):
         P,classes,y,paths = probs[best]
-        files = Interpretation(y, P, classes, paths if samples else None).save(out/'interpret')
+        P = pd.DataFrame(P, columns=list(classes)).reindex(columns=genres, fill_value=0.).to_numpy()
+        interp = Interpretation(y, P, genres, paths)
+        files = Interpretation(y, P, genres, paths if samples else None).save(out/'interpret')
+        wrong = _cover_rows(interp.top_losses(9, wrong_only=True), dict(true='true', predicted='predicted', confidence='p_predicted',
+                                                                        loss='loss'), root, thumbs, 'wrong')
         # label-issue candidates need out-of-fold probabilities of every cover: a grouped 5-fold probe
         n_groups = min(len(set(np.asarray(emb.groups, dtype=object)[np.asarray(emb.genres, dtype=object) == g])) for g in set(emb.genres))
+        issues = None
         if n_groups >= 2:
-            cv = cross_validate(LinearProbe(C=0.01), emb, n_splits=min(5, n_groups))
-            issues = Interpretation.from_cv(emb, cv).label_issues()
-            issues.to_csv(out/'interpret'/'label_issues.csv')
-        else: issues = None
+            cv = cross_validate(LinearProbe(C=0.01), emb, n_splits=min(5, n_groups), progress=progress)
+            li = Interpretation.from_cv(emb, cv).label_issues()
+            li.to_csv(out/'interpret'/'label_issues.csv')
+            issues = dict(n=len(li), rows=_cover_rows(li.head(10), dict(given='given', predicted='suggested', confidence='p_suggested',
+                                                                          p_given='self_confidence'), root, thumbs, 'label-issue'))
+        examples = _examples(emb, genres, out, seed) if samples else {}
     with stage('maps', f'Drawing {", ".join(maps)} maps of the embeddings'):
-        map_files = save_maps(emb, out/'maps', methods=maps) if maps else {}
-    metrics = dict(title=title, note=note, data=str(covers.source), n_covers=len(covers), classes=covers.classes,
+        map_files = {}
+        for m in tqdm(maps, desc='maps', unit='map', disable=not progress): map_files |= save_maps(emb, out/'maps', methods=(m,), seed=seed)
+    df = covers.df
+    counts = {g: dict(covers=int(df.genre.eq(g).sum()), train=int((df.genre.eq(g) & df.split.eq('train')).sum()),
+                      valid=int((df.genre.eq(g) & df.split.eq('valid')).sum()), examples=examples.get(g, [])) for g in genres}
+    a = rep.to_dict()
+    metrics = dict(title=title, note=note, data=str(covers.source), n_covers=len(covers), classes=genres, counts=counts,
                    n_train=int((s == 'train').sum()), n_valid=int((s == 'valid').sum()), n_unreadable=len(emb.errors),
-                   backbone=emb.backbone, results=results, best=best,
-                   most_confused=[list(t) for t in Interpretation(y, P, classes).most_confused()[:5]],
-                   n_label_issues=None if issues is None else len(issues),
-                   audit={k: v for k,v in rep.to_dict().items() if k in ('n_covers', 'n_readable', 'counts', 'imbalance_ratio')} |
-                         {k: len(rep.to_dict()[k]) for k in ('unreadable', 'exact_duplicates', 'near_duplicates', 'conflicts', 'leaks')})
+                   backbone=emb.backbone, seed=seed, results=results, best=best,
+                   most_confused=[list(t) for t in interp.most_confused()[:5]],
+                   n_wrong=int(interp.wrong.sum()), top_losses=wrong, label_issues=issues,
+                   n_label_issues=None if issues is None else issues['n'],
+                   audit={k: a[k] for k in ('n_covers', 'n_readable', 'imbalance_ratio')} | {'counts': {g: a['counts'].get(g, 0) for g in genres}} |
+                         {k: len(a[k]) for k in ('unreadable', 'exact_duplicates', 'near_duplicates', 'conflicts', 'leaks')},
+                   figures={'confusion': files['confusion']} | map_files, models=str(out/'models'))
+    metrics['figures'] = {k: Path(f).relative_to(out).as_posix() for k,f in metrics['figures'].items()}
     metrics['seconds'] = stage.seconds | {'total': round(time.perf_counter() - t0, 1)}
-    figures = {'Covers per genre': out/'audit'/'counts.png'} | ({'Sample covers': out/'audit'/'samples.png'} if samples else {}) | \
-              {f'Confusion matrix ({best}, hold-out)': files['confusion']} | \
-              ({f'Top losses ({best}, hold-out)': files['top_losses']} if 'top_losses' in files else {}) | \
-              {f'{m.upper() if m != "tsne" else "t-SNE"} map of the embeddings': f for m,f in map_files.items()}
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
-    write_report(metrics, figures, out)
+    atomic_write(out/'metrics.json', lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
+    write_report(metrics, out)
     return metrics
 
 # %% ../nbs/09_pipeline.ipynb #a2b454ca
-def _report_markdown(metrics:dict, figures:dict, out:Path) -> str:
-    m = metrics; best = m['best']
+_NAMES = {'knn': 'k-NN (frozen embeddings)', 'probe': 'linear probe (frozen embeddings)', 'svm': 'kernel SVM (style features)',
+          'fusion': 'image + cover text (OCR)', 'finetune': 'fine-tuned network'}
+
+def _cell(v) -> str: return f'{v:.2f}' if isinstance(v, float) else str(v).replace('|', '\\|')
+
+def _cover_table(rows:list[dict], cols:dict) -> list[str]:
+    "Markdown table of `rows` (from `_cover_rows`): a thumbnail column when they have thumbnails, then the path and `cols` (key -> header)."
+    thumbs = any(r.get('thumbnail') for r in rows)
+    head = (['cover'] if thumbs else []) + ['path'] + list(cols.values())
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|'*len(head)]
+    for r in rows:
+        cells = ([f"![{_cell(r['path'])}]({r['thumbnail']})" if r.get('thumbnail') else '-'] if thumbs else []) + [_cell(r['path'])]
+        lines.append('| ' + ' | '.join(cells + [_cell(r[k]) for k in cols]) + ' |')
+    return lines
+
+def _report_markdown(metrics:dict, out:Path) -> str:
+    "The report of a run, in the Markdown subset `_md_to_html` reads."
+    m = metrics; best = m['best']; name = _NAMES.get(best, best); a = m['audit']
     lines = [f"# {m['title'] or 'covergenre report'}", '']
     if m['note']: lines += [f"*{m['note']}*", '']
-    a = m['audit']
     lines += [f"{m['n_covers']} covers in {len(m['classes'])} genres ({m['data']}); grouped split: {m['n_train']} train, "
               f"{m['n_valid']} held out; embeddings: `{m['backbone']}`.", '',
               f"Audit: {a['n_readable']} readable, {a['unreadable']} unreadable; {a['exact_duplicates']} exact-duplicate and "
               f"{a['near_duplicates']} near-duplicate clusters; {a['conflicts']} label conflicts; {a['leaks']} split leaks; "
-              f"imbalance ratio {a['imbalance_ratio']:.2f}.", '',
-              '## Scores on the held-out covers', '', '| method | micro-F1 | macro-F1 | covers |', '|---|---:|---:|---:|']
-    names = {'knn': 'k-NN (frozen embeddings)', 'probe': 'linear probe (frozen embeddings)', 'svm': 'kernel SVM (style features)',
-             'fusion': 'image + cover text (OCR)', 'finetune': 'fine-tuned network'}
+              f"imbalance ratio {a['imbalance_ratio']:.2f} (details in `audit/report.md`).", '',
+              '## Covers per genre', '']
+    ex = any(c['examples'] for c in m['counts'].values())
+    lines += ['| genre | covers | train | held out |' + (' examples |' if ex else ''), '|---|---:|---:|---:|' + ('---|' if ex else '')]
+    lines += [f"| {g} | {c['covers']} | {c['train']} | {c['valid']} |" + (' ' + ' '.join(f'![{g}]({t})' for t in c['examples']) + ' |' if ex else '')
+              for g,c in m['counts'].items()]
+    lines += ['', '## Scores on the held-out covers', '', '| method | micro-F1 | macro-F1 | covers |', '|---|---:|---:|---:|']
     for k,r in m['results'].items():
-        lines.append(f"| {'**' + names.get(k, k) + '**' if k == best else names.get(k, k)} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | {r['n']} |")
+        lines.append(f"| {'**' + _NAMES.get(k, k) + '**' if k == best else _NAMES.get(k, k)} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | {r['n']} |")
     pc = m['results'][best]['per_class']
-    lines += ['', f'Per genre ({names.get(best, best)}):', '', '| genre | precision | recall | F1 | support |', '|---|---:|---:|---:|---:|']
-    lines += [f"| {g} | {c['precision']:.2f} | {c['recall']:.2f} | {c['f1']:.2f} | {c['support']} |" for g,c in pc.items()]
+    lines += ['', f'### Per genre: {name}', '', '| genre | precision | recall | F1 | support |', '|---|---:|---:|---:|---:|']
+    lines += [f"| {g} | {pc[g]['precision']:.2f} | {pc[g]['recall']:.2f} | {pc[g]['f1']:.2f} | {pc[g]['support']} |" for g in m['classes'] if g in pc]
     if m['most_confused']:
         lines += ['', 'Most confused (true → predicted, covers): ' + '; '.join(f'{t} → {p} ({n})' for t,p,n in m['most_confused']) + '.']
-    if m['n_label_issues'] is not None:
-        lines += ['', f"Label-issue candidates (out-of-fold probe): {m['n_label_issues']}, listed in `interpret/label_issues.csv`."]
-    lines += ['', '## Figures', '']
-    for cap,f in figures.items(): lines += [f'### {cap}', '', f'![{cap}]({Path(f).relative_to(out).as_posix()})', '']
-    lines += ['## Time', '', '| stage | seconds |', '|---|---:|'] + [f'| {k} | {v:.1f} |' for k,v in m['seconds'].items()]
+    if 'confusion' in m['figures']:
+        lines += ['', f'### Confusion matrix: {name}, held-out covers', '', f"![Confusion matrix]({m['figures']['confusion']})"]
+    n_scored = m['results'][best]['n']
+    lines += ['', f'### Top losses: the wrong predictions of the {name}', '']
+    if m['n_wrong']:
+        k = len(m['top_losses'])
+        lines += [f"{m['n_wrong']} of the {n_scored} held-out covers were predicted wrongly; " +
+                  (f'the {k} with the highest loss' if k < m['n_wrong'] else 'all of them') +
+                  ', highest loss first (confidence: the probability of the predicted genre):', '']
+        lines += _cover_table(m['top_losses'], dict(true='true genre', predicted='predicted', confidence='confidence', loss='loss'))
+    else: lines += [f'No cover of the held-out set was predicted wrongly: all {n_scored} are right.']
+    lines += ['', '## Label-issue candidates', '']
+    li = m['label_issues']
+    if li is None: lines += ['Too few groups per genre to cross-validate, so no label issues were looked for.']
+    elif not li['n']: lines += ['No cover looks mislabelled to an out-of-fold linear probe.']
+    else:
+        lines += [f"{li['n']} covers whose given genre an out-of-fold linear probe doubts (the given genre less likely than "
+                  f"another, and less than its genre's average): candidates for a person to check, not verdicts. "
+                  + (f"The {len(li['rows'])} least likely first; all in `interpret/label_issues.csv`." if len(li['rows']) < li['n']
+                     else 'Also in `interpret/label_issues.csv`.'), '']
+        lines += _cover_table(li['rows'], dict(given='given', predicted='predicted', confidence='confidence', p_given='p(given)'))
+    maps = {k: f for k,f in m['figures'].items() if k != 'confusion'}
+    if maps:
+        lines += ['', '## Maps of the embeddings', '']
+        for k,f in maps.items():
+            cap = f"{dict(pca='PCA', umap='UMAP', tsne='t-SNE').get(k, k)} map of the embeddings"
+            lines += [f'### {cap}', '', f'![{cap}]({f})', '']
+    lines += ['', '## Time', '', '| stage | seconds |', '|---|---:|'] + [f'| {k} | {v:.1f} |' for k,v in m['seconds'].items()]
+    model = Path(m['models'])/best
+    lines += ['', '## Next steps', '',
+              f'- Tag a folder of new covers (also a CSV with a `path` column, or a list file) with the best model, the {name}: '
+              f'`covergenre predict {model} FOLDER --out tags.csv` writes one row per cover (genre, confidence, top genres); '
+              'run it again after an interruption and it tags only the covers still missing.',
+              f'- Score it on other labelled covers (a genre-folder tree or a CSV with `path` and `genre`): '
+              f'`covergenre evaluate {model} OTHER_COVERS`; it prints how accurate it is when keeping only its most confident tags, '
+              'which tells what `--min-confidence` to give `predict`.',
+              f"- The other models are beside it in `{m['models']}`; `covergenre similar {model} COVER` finds the most similar "
+              'training covers, and `covergenre run DATA --out FOLDER` writes this report for another data set.']
     return '\n'.join(lines) + '\n'
 
+# %% ../nbs/09_pipeline.ipynb #6cc4f298
 def _md_to_html(md:str, out:Path) -> str:
-    "The small Markdown subset `_report_markdown` writes, as HTML, with images embedded."
-    def inline(s):
-        s = html.escape(s)
+    "The small Markdown subset `_report_markdown` writes (headings, paragraphs, lists, tables, images) as HTML, images embedded."
+    def img(alt, src):
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode((out/src).read_bytes()).decode()}">'
+    def text(s):
+        s = html.escape(s.replace('\\|', '|'))
         s = re.sub(r'\*\*(.+?)\*\*', r'<b>\1</b>', s); s = re.sub(r'`(.+?)`', r'<code>\1</code>', s)
         return re.sub(r'(?<!\w)\*(.+?)\*(?!\w)', r'<i>\1</i>', s)
-    body,table = [],None
+    def inline(s):
+        parts = re.split(r'!\[([^\]]*)\]\(([^)\s]+)\)', s)  # text, alt, src, text, alt, src, ...
+        return ''.join(text(p) if i % 3 == 0 else img(p, parts[i + 1]) for i,p in enumerate(parts) if i % 3 != 2)
+    body,block,kind = [],[],None
+    def flush():
+        nonlocal block,kind
+        if block: body.append(f'<{kind}>' + ''.join(block) + f'</{kind}>')
+        block,kind = [],None
     for line in md.splitlines():
         if line.startswith('|'):
-            cells = [c.strip() for c in line.strip('|').split('|')]
+            cells = [c.strip() for c in re.split(r'(?<!\\)\|', line.strip().strip('|'))]
             if all(re.fullmatch(r':?-+:?', c) for c in cells): continue
-            tag = 'th' if table is None else 'td'
-            if table is None: table = []
-            table.append('<tr>' + ''.join(f'<{tag}>{inline(c)}</{tag}>' for c in cells) + '</tr>'); continue
-        if table is not None: body.append('<table>' + ''.join(table) + '</table>'); table = None
-        if mo := re.fullmatch(r'!\[(.*)\]\((.*)\)', line):
-            data = base64.b64encode((out/mo[2]).read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(mo[1])}" src="data:image/png;base64,{data}">')
-        elif mo := re.fullmatch(r'(#+) (.*)', line): body.append(f'<h{len(mo[1])}>{inline(mo[2])}</h{len(mo[1])}>')
+            if kind != 'table': flush(); kind = 'table'
+            tag = 'th' if not block else 'td'
+            block.append('<tr>' + ''.join(f'<{tag}>{inline(c)}</{tag}>' for c in cells) + '</tr>'); continue
+        if line.startswith('- '):
+            if kind != 'ul': flush(); kind = 'ul'
+            block.append(f'<li>{inline(line[2:])}</li>'); continue
+        flush()
+        if mo := re.fullmatch(r'(#+) (.*)', line): body.append(f'<h{len(mo[1])}>{inline(mo[2])}</h{len(mo[1])}>')
         elif line.strip(): body.append(f'<p>{inline(line)}</p>')
-    if table is not None: body.append('<table>' + ''.join(table) + '</table>')
+    flush()
     style = ('body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}'
              'table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em}'
-             'td{text-align:right}td:first-child{text-align:left}img{max-width:100%}code{background:#f4f4f4}')
+             'td{text-align:right}td:first-child{text-align:left}img{max-width:100%}td img{vertical-align:middle;margin:1px}'
+             'code{background:#f4f4f4}li{margin:.3em 0}')
     return f'<!doctype html>\n<html><head><meta charset="utf-8"><title>covergenre report</title><style>{style}</style></head><body>\n' + \
            '\n'.join(body) + '\n</body></html>\n'
 
-def write_report(metrics:dict, # what `run_pipeline` measured
-                 figures:dict, # caption -> PNG file inside `out`
+def write_report(metrics:dict, # what `run_pipeline` measured (metrics.json), with its figures and thumbnails inside `out`
                  out) -> dict[str, Path]:
     "Write `report.md` and a self-contained `report.html` to `out`."
     out = Path(out)
-    md = _report_markdown(metrics, figures, out)
-    (out/'report.md').write_text(md)
-    (out/'report.html').write_text(_md_to_html(md, out))
+    md = _report_markdown(metrics, out)
+    atomic_write(out/'report.md', lambda tmp: tmp.write_text(md, encoding='utf-8'))
+    atomic_write(out/'report.html', lambda tmp: tmp.write_text(_md_to_html(md, out), encoding='utf-8'))
     return {'markdown': out/'report.md', 'html': out/'report.html'}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['groups_per_class', 'grouped_folds', 'evaluate', 'cross_validate', 'temperature_scale', 'fit_temperature',
-           'calibration_report', 'plot_reliability']
+__all__ = ['groups_per_class', 'grouped_folds', 'evaluate', 'cross_validate', 'fit_confidence', 'calibrate', 'calibration_report',
+           'plot_reliability']
 
 # %% ../../nbs/05a_scoring.ipynb #ff8a97f0
 def groups_per_class(y, groups=None) -> list[list]:
@@ -61,31 +61,25 @@ def cross_validate(clf, emb, # an unfitted classifier; an Embeddings
     return {**evaluate(y, pred, labels=classes), 'pred': pred, 'proba': P, 'classes': classes}
 
 # %% ../../nbs/05a_scoring.ipynb #ef95b58f
-def temperature_scale(P, # probabilities, one row per cover
-                      T:float, # the temperature: over 1 softens, under 1 sharpens
-                     ) -> np.ndarray:
-    "`P` to the power 1/`T`, each row renormalised (zeros stay near zero; the order within a row never changes)."
-    L = np.log(np.clip(np.asarray(P, np.float64), 1e-12, None))/float(T)
-    E = np.exp(L - L.max(1, keepdims=True))
-    return E/E.sum(1, keepdims=True)
-
-def _truth(y, classes) -> tuple[np.ndarray, np.ndarray]:
-    "Rows of `y` whose genre is in `classes`, and the column of each."
+def fit_confidence(P, # out-of-fold probabilities, columns in `classes` order
+                   y, # the true genres (covers of a genre outside `classes` are left out)
+                   classes, # the genre of each column
+                  ) -> float:
+    "The weight (0 to 1) of `P` against the uniform distribution that minimises the log loss of `P`'s out-of-fold probabilities (see `calibrate`)."
+    from scipy.optimize import minimize_scalar
     classes = list(classes); y = np.asarray(y, dtype=object)
     ok = np.flatnonzero([g in classes for g in y])
-    return ok,np.array([classes.index(g) for g in y[ok]], dtype=int)
-
-def fit_temperature(P, # out-of-fold probabilities, columns in `classes` order
-                    y, # the true genres
-                    classes, # the genre of each column
-                   ) -> float:
-    "The temperature (0.05 to 20) that minimises the log loss of `P` against `y` (rows of genres outside `classes` ignored)."
-    from scipy.optimize import minimize_scalar
-    ok,col = _truth(y, classes)
     if not len(ok): raise ValueError('no cover of a known genre to calibrate on')
-    P = np.asarray(P, np.float64)[ok]
-    nll = lambda t: -np.log(np.clip(temperature_scale(P, np.exp(t))[np.arange(len(ok)), col], 1e-12, None)).mean()
-    return float(np.exp(minimize_scalar(nll, bounds=(np.log(0.05), np.log(20)), method='bounded').x))
+    p = np.asarray(P, np.float64)[ok, [classes.index(g) for g in y[ok]]]
+    nll = lambda w: -np.log(np.clip(w*p + (1 - w)/len(classes), 1e-12, None)).mean()
+    return float(minimize_scalar(nll, bounds=(0.01, 1.0), method='bounded').x)
+
+def calibrate(P, # probabilities, one row per cover
+              weight:float, # `fit_confidence`'s weight: 1 leaves `P` as it is
+             ) -> np.ndarray:
+    "`weight*P + (1 - weight)/n_genres`: probabilities shrunk towards uniform, the same genre on top and the same order of covers by confidence."
+    P = np.asarray(P, np.float64)
+    return weight*P + (1 - weight)/P.shape[1]
 
 def calibration_report(y, # the true genres
                        P, # probabilities, columns in `classes` order
@@ -118,8 +112,8 @@ def plot_reliability(report:dict, # `calibration_report`'s answer
     w = report['bins'][0]['hi'] - report['bins'][0]['lo']
     ax.plot([0, 1], [0, 1], ls='--', c='grey', lw=1, label='perfectly calibrated')
     ax.bar([b['lo'] for b in full], [b['accuracy'] for b in full], width=w, align='edge', alpha=0.7, edgecolor='k', label='accuracy')
-    ax.plot([b['confidence'] for b in full], [b['accuracy'] for b in full], 'o', c='C3', ms=4, label='mean confidence')
-    ax.set(ylim=(0, 1), ylabel='accuracy', title=f"{title} (ECE {report['ece']:.3f}, {report['n']} covers)"); ax.legend(loc='upper left', fontsize=8)
+    ax.plot([b['confidence'] for b in full], [b['accuracy'] for b in full], 'o', c='C3', ms=4, label='each bin at its mean confidence')
+    ax.set(ylim=(0, 1), ylabel='accuracy'); ax.set_title(f"{title}\nECE {report['ece']:.3f}, {report['n']} covers", fontsize=9); ax.legend(loc='upper left', fontsize=8)
     hx.bar([b['lo'] for b in report['bins']], [b['n'] for b in report['bins']], width=w, align='edge', color='grey', edgecolor='k')
     hx.set(xlim=(0, 1), xlabel='confidence', ylabel='covers')
     fig.tight_layout()
