@@ -142,7 +142,7 @@ def make_transform(cfg:dict):
 # %% ../nbs/03_embed.ipynb #0bdbf115
 def cache_key(backbone:str, prep:dict, tta:bool) -> str:
     "Folder name for a backbone + preprocessing combination."
-    h = hashlib.sha256(json.dumps([backbone, prep, tta, 1], sort_keys=True).encode()).hexdigest()[:16]
+    h = hashlib.sha256(json.dumps([backbone, prep, tta, 2], sort_keys=True).encode()).hexdigest()[:16]  # 2: big non-JPEG covers reduced on decoding (`load_cover`)
     kind = f"-{prep['features']}" if prep.get('features', 'pooled') != 'pooled' else ''
     return f"{backbone.split('@')[0]}{kind}-{h}"
 
