@@ -83,12 +83,7 @@ def tag_rows(model, paths:list, # absolute paths of the covers
     mid,classes = model_id(model),np.array(model.classes, dtype=object)
     for b in range(0, len(paths), batch_size):
         chunk = list(paths[b:b + batch_size])
-        here = [i for i,p in enumerate(chunk) if os.path.lexists(p)]
-        errors = {i: 'file not found' for i in range(len(chunk)) if i not in set(here)}
-        P = np.full((len(chunk), len(classes)), np.nan)
-        if here:
-            Ph,eh = model.covers_proba(CoverSet(pd.DataFrame(dict(path=[chunk[i] for i in here], genre='?'))), progress=False, cache_dir=cache_dir)
-            P[here] = Ph; errors.update({here[i]: r for i,r in eh.items()})
+        P,errors = model.covers_proba(CoverSet(pd.DataFrame(dict(path=chunk, genre='?'))), progress=False, cache_dir=cache_dir)
         rows = []
         for i,p in enumerate(chunk):
             if i in errors: rows.append(dict(path=p, genre=None, confidence=None, top=[], error=errors[i], model=mid)); continue

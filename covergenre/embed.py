@@ -354,6 +354,7 @@ class _CoverDataset:
 
 def _sha_or_error(path) -> tuple[str|None, str|None]:
     try: return file_sha256(path), None
+    except FileNotFoundError: return None, 'file not found'  # as `load_cover` says it
     except OSError as e: return None, f'cannot read file ({e.strerror or e})'
 
 # %% ../nbs/03_embed.ipynb #0d0c1de4
