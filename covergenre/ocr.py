@@ -6,7 +6,7 @@ Docs: https://covergenre.github.io/covergenre/ocr.html.md"""
 
 # %% ../nbs/04_ocr.ipynb #fc8d7193
 from __future__ import annotations
-import hashlib, json, os, re, warnings
+import hashlib, json, os, queue, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,30 +15,34 @@ from .data import CoverSet, CoverError, load_cover
 from .store import ContentCache, compute_missing, default_cache_dir, file_sha256
 
 # %% auto #0
-__all__ = ['OCR_SIZE', 'RAW_MIN_CONF', 'MIN_CONF', 'Fragment', 'ocr_engine', 'ocr_key', 'ocr_image', 'sort_fragments',
+__all__ = ['OCR_SIZE', 'DET_SIZE', 'RAW_MIN_CONF', 'MIN_CONF', 'Fragment', 'ocr_engine', 'ocr_key', 'ocr_image', 'sort_fragments',
            'draw_fragments', 'is_junk', 'clean_fragments', 'CoverText', 'read_text']
 
 # %% ../nbs/04_ocr.ipynb #da3c230e
-OCR_SIZE = 480        # long side of the cover, in pixels, as the OCR detector sees it
+OCR_SIZE = 480        # long side of the cover, in pixels, that fragments are cut from for recognition
+DET_SIZE = 320        # long side, in pixels, the text detector works at (at most `OCR_SIZE`)
 RAW_MIN_CONF = 0.3    # fragments below this recognition confidence are not even cached
 MIN_CONF = 0.6        # default filter: fragments below this confidence are dropped
 
-def ocr_engine(size:int=OCR_SIZE, # long side, in pixels, the detector works at
+def ocr_engine(det_size:int=DET_SIZE, # long side, in pixels, the detector works at
                n_threads:int|None=None, # onnxruntime threads (default: CPUs, at most 4)
               ):
-    "A RapidOCR engine (packaged PP-OCRv6 ONNX models, offline) set up for covers of about `size` pixels."
+    "A RapidOCR engine (packaged PP-OCRv6 ONNX models, offline) whose detector sees covers at `det_size` pixels."
     try: from rapidocr import RapidOCR
     except ImportError: raise ImportError('OCR needs rapidocr and onnxruntime, part of the covergenre install: pip install covergenre') from None
     n = n_threads or min(4, os.cpu_count() or 1)
     return RapidOCR(params={'Global.log_level': 'error', 'Global.use_cls': False, 'Global.text_score': RAW_MIN_CONF,
-                            'Det.limit_type': 'max', 'Det.limit_side_len': size,
+                            'Det.limit_type': 'max', 'Det.limit_side_len': det_size,
                             'EngineConfig.onnxruntime.intra_op_num_threads': n,
                             'EngineConfig.onnxruntime.inter_op_num_threads': 1})
 
-def ocr_key(size:int=OCR_SIZE) -> str:
-    "Cache folder name for OCR results: everything that changes what is read (rapidocr version, models, size)."
+def ocr_key(size:int=OCR_SIZE, # long side fragments are cut from
+            det_size:int=DET_SIZE, # long side the detector works at
+           ) -> str:
+    "Cache folder name for OCR results: everything that changes what is read (rapidocr version, models, sizes)."
     from importlib.metadata import version
     cfg = ['rapidocr', version('rapidocr'), 'PP-OCRv6-small', 'no-cls', size, RAW_MIN_CONF, 1]  # the version fixes the models it ships
+    if min(det_size, size) != size: cfg.append(['det', det_size])  # a detector at the cover's size: the key of caches written before `det_size` existed
     return f"ocr-{hashlib.sha256(json.dumps(cfg).encode()).hexdigest()[:16]}"
 
 # %% ../nbs/04_ocr.ipynb #a3e194a1
@@ -126,10 +130,23 @@ def _key_or_error(src) -> tuple[str|None, str|None]:
     except OSError as e: return None, f'{src}: cannot read file ({e.strerror or e})'
 
 _ENGINES = {}
-def _engine(size, n_threads):
-    "An `ocr_engine`, built once per process and settings."
-    if (size, n_threads) not in _ENGINES: _ENGINES[size, n_threads] = ocr_engine(size, n_threads)
-    return _ENGINES[size, n_threads]
+def _engines(det_size:int, n_threads:int, n:int=1) -> list:
+    "`n` `ocr_engine`s with these settings, built once per process and kept for later calls."
+    es = _ENGINES.setdefault((det_size, n_threads), [])
+    while len(es) < n: es.append(ocr_engine(det_size, n_threads))
+    return es[:n]
+
+def _map_ordered(f, items, n:int):
+    "`f` over `items` in `n` threads, results in input order, at most `4*n` in flight; an interrupted run leaves no work queued."
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+    ex,q = ThreadPoolExecutor(n, thread_name_prefix='ocr'),deque()
+    try:
+        for x in items:
+            q.append(ex.submit(f, x))
+            if len(q) >= 4*n: yield q.popleft().result()
+        while q: yield q.popleft().result()
+    finally: ex.shutdown(wait=False, cancel_futures=True)
 
 def _is_fragments(v) -> bool:
     "True for a cached OCR result: a list of (box of 4 points, text, confidence)."
@@ -138,25 +155,36 @@ def _is_fragments(v) -> bool:
 def read_text(covers, # a CoverSet, folder or CSV; or a list of image files and/or PIL images
               min_conf:float=MIN_CONF, # drop fragments read with less confidence
               size:int=OCR_SIZE, # long side, in pixels, covers are scaled to for OCR
+              det_size:int=DET_SIZE, # long side, in pixels, the text detector works at (at most `size`)
               cache_dir=None, # cache folder (default: `default_cache_dir()`); False: no cache
-              n_threads:int|None=None, # onnxruntime threads (default: CPUs, at most 4)
+              n_threads:int|None=None, # CPU threads (default: CPUs, at most 4): covers read at once, each by a one-thread engine
               progress:bool=True, # show a progress bar
               flush_every:int=64, # covers per cache shard (work lost at most, if interrupted)
              ) -> CoverText:
     "OCR of every cover, reading only what the cache lacks; junk and fragments under `min_conf` dropped."
     srcs = _sources(covers)
-    cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, ocr_key(size), 'json') if cache_dir is not False else None
+    cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, ocr_key(size, det_size), 'json') if cache_dir is not False else None
     keyed = [_key_or_error(s) for s in srcs]
 
+    n_par = n_threads or min(4, os.cpu_count() or 1)
+    def one(i, engine):
+        "(position, fragments, None) or (position, None, reason)."
+        src = srcs[i]
+        try: return i,ocr_image(engine, src if isinstance(src, Image.Image) else load_cover(src), size),None
+        except CoverError as e: return i,None,str(e)
+        except Exception as e: return i,None,f'{src if isinstance(src, str) else f"image #{i}"}: OCR failed ({type(e).__name__}: {e})'
     def compute(positions):
-        "(position, fragments, None) or (position, None, reason) for each of `positions` (the first of each missing content)."
-        engine = _engine(size, n_threads)
-        for i in positions:
-            src = srcs[i]
-            try: frags,reason = ocr_image(engine, src if isinstance(src, Image.Image) else load_cover(src), size),None
-            except CoverError as e: frags,reason = None,str(e)
-            except Exception as e: frags,reason = None,f'{src if isinstance(src, str) else f"image #{i}"}: OCR failed ({type(e).__name__}: {e})'
-            yield i,frags,reason
+        "`one` for each of `positions` (the first of each missing content): one engine with `n_par` threads for a single cover, else `n_par` one-thread engines in parallel."
+        if n_par == 1 or len(positions) == 1:
+            e = _engines(min(det_size, size), n_par)[0]
+            return (one(i, e) for i in positions)
+        free = queue.SimpleQueue()
+        for e in _engines(min(det_size, size), 1, min(n_par, len(positions))): free.put(e)
+        def lent(i):
+            e = free.get()
+            try: return one(i, e)
+            finally: free.put(e)
+        return _map_ordered(lent, positions, min(n_par, len(positions)))
 
     known,errors,n = compute_missing([k for k,_ in keyed], compute, cache, {i: err for i,(_,err) in enumerate(keyed) if err},
                                      flush_every=flush_every, progress=progress, desc='reading covers (OCR)',
