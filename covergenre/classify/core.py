@@ -6,20 +6,83 @@ Docs: https://covergenre.github.io/covergenre/classify.html.md"""
 
 # %% ../../nbs/05_classify.ipynb #68a6c554
 from __future__ import annotations
-import json
+import inspect, json
 from pathlib import Path
 import numpy as np
 from ..store import atomic_write, atomic_write_text
 
 # %% auto #0
-__all__ = ['CLASSIFIERS', 'l2_normalize', 'register_classifier', 'classifier_state', 'classifier_from_state', 'save_classifier',
-           'load_classifier']
+__all__ = ['CLASSIFIERS', 'l2_normalize', 'NotFittedError', 'check_fitted', 'Classifier', 'register_classifier',
+           'classifier_state', 'classifier_from_state', 'save_classifier', 'load_classifier']
 
 # %% ../../nbs/05_classify.ipynb #6d0f94eb
 def l2_normalize(X) -> np.ndarray:
     "Rows of `X` scaled to unit length (float32, C-contiguous, as FAISS wants)."
     X = np.ascontiguousarray(X, dtype=np.float32)
     return X/np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+# %% ../../nbs/05_classify.ipynb #4cb10349
+class NotFittedError(ValueError, AttributeError):
+    "A classifier asked to predict or to be saved before `fit` (a `ValueError` and an `AttributeError`, as scikit-learn's is)."
+
+def check_fitted(clf, # a classifier
+                ) -> None:
+    "Raise `NotFittedError` unless `clf` is fitted (its `__sklearn_is_fitted__`, else any attribute ending in `_`)."
+    fitted = clf.__sklearn_is_fitted__() if hasattr(clf, '__sklearn_is_fitted__') else any(k.endswith('_') and not k.startswith('__') for k in vars(clf))
+    if not fitted: raise NotFittedError(f'this {type(clf).__name__} is not fitted yet: call fit first')
+
+def _same(a, b) -> bool:
+    try: return a is b or bool(type(a) is type(b) and a == b)
+    except Exception: return False  # arrays and other values without a truth value: shown
+
+class Classifier:
+    "scikit-learn's estimator protocol without importing scikit-learn: parameters are `__init__`'s, `get_params`/`set_params`, `score`, a short repr."
+    _estimator_type = 'classifier'
+    _fitted_attr = 'classes_'  # set by `fit`, last: what `check_fitted` looks for
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        "The parameters of `__init__`, sorted (scikit-learn's `_get_param_names`)."
+        if cls.__init__ is object.__init__: return []
+        ps = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != 'self' and p.kind != p.VAR_KEYWORD]
+        if any(p.kind == p.VAR_POSITIONAL for p in ps): raise RuntimeError(f'{cls.__name__}.__init__ must name its parameters (no *args)')
+        return sorted(p.name for p in ps)
+
+    def get_params(self, deep:bool=True) -> dict:
+        "The constructor's parameters by name (with `deep`, those of parameters that are estimators too, as `name__param`)."
+        out = {}
+        for k in self._param_names():
+            v = getattr(self, k)
+            if deep and hasattr(v, 'get_params') and not isinstance(v, type): out.update((f'{k}__{kk}', vv) for kk,vv in v.get_params().items())
+            out[k] = v
+        return out
+
+    def set_params(self, **params):
+        "Set constructor parameters (`name__param` for a parameter's own); returns `self`."
+        names,nested = self._param_names(),{}
+        for key,v in params.items():
+            k,_,sub = key.partition('__')
+            if k not in names: raise ValueError(f'{type(self).__name__} has no parameter {k!r} (it has {", ".join(names)})')
+            if sub: nested.setdefault(k, {})[sub] = v
+            else: setattr(self, k, v)
+        for k,sub in nested.items(): getattr(self, k).set_params(**sub)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool: return hasattr(self, self._fitted_attr)
+
+    def __sklearn_tags__(self):
+        "What scikit-learn's tools ask of an estimator (`is_classifier` is true); only scikit-learn calls it, with scikit-learn loaded."
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+        return Tags(estimator_type='classifier', target_tags=TargetTags(required=True), classifier_tags=ClassifierTags(), input_tags=InputTags())
+
+    def score(self, X, y, sample_weight=None) -> float:
+        "Accuracy of `predict(X)` against `y` (scikit-learn's `ClassifierMixin.score`)."
+        return float(np.average(np.asarray(self.predict(X)) == np.asarray(y), weights=sample_weight))
+
+    def __repr__(self):
+        ps = inspect.signature(type(self).__init__).parameters
+        shown = [f'{k}={getattr(self, k)!r}' for k,p in ps.items() if k != 'self' and p.kind != p.VAR_KEYWORD and not _same(getattr(self, k), p.default)]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 # %% ../../nbs/05_classify.ipynb #a11n0004
 CLASSIFIERS = {}  # saved type tag -> class, filled by `register_classifier`
@@ -36,10 +99,9 @@ def classifier_state(clf, # a fitted classifier of a registered type
                      prefix:str='', # put before every array name: how a classifier nests its members ('image.', 'text.')
                     ) -> tuple[dict, dict]:
     "The arrays (names prefixed) and the JSON settings, with the `type` tag, that rebuild the fitted `clf`."
-    from sklearn.utils.validation import check_is_fitted
     tag = vars(type(clf)).get('type_tag')  # the class itself registered, not only a parent (a subclass needs its own tag)
     if tag not in CLASSIFIERS: raise TypeError(f'cannot save a {type(clf).__name__}: not a registered classifier type (see `register_classifier`)')
-    check_is_fitted(clf)
+    check_fitted(clf)
     arrays,settings = clf._state()
     return {prefix + k: v for k,v in arrays.items()},{'type': tag, **settings}
 

@@ -7,11 +7,9 @@ Docs: https://covergenre.github.io/covergenre/fusion.html.md"""
 # %% ../../nbs/05e_fusion.ipynb #fc8d7193
 from __future__ import annotations
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
-from .core import l2_normalize, register_classifier, classifier_state, classifier_from_state
+from .core import Classifier, check_fitted, l2_normalize, register_classifier, classifier_state, classifier_from_state
 from .scoring import grouped_folds, groups_per_class
-from .probes import LinearProbe, ScaledProbe, NgramProbe, _logistic
+from .probes import Logistic, LinearProbe, ScaledProbe, NgramProbe
 from .svm import KernelSVC
 
 # %% auto #0
@@ -20,7 +18,7 @@ __all__ = ['WEIGHT_GRID', 'FUSIONS', 'EarlyFusion', 'LateFusion', 'choose_weight
 # %% ../../nbs/05e_fusion.ipynb #b551579b
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
-class _Fusion(ClassifierMixin, BaseEstimator):
+class _Fusion(Classifier):
     "What the fusions share: the columns `[image | text | n-grams]` of `X`, the models of the parts, and how members are saved."
     def _check(self, X):
         X = np.asarray(X, np.float32)
@@ -50,7 +48,7 @@ class _Fusion(ClassifierMixin, BaseEstimator):
         "Unfitted text model: a `ScaledProbe` (`text_C`, default `C`)."
         return ScaledProbe(self.C if self.text_C is None else self.text_C, self.class_weight, self.max_iter)
 
-    def predict(self, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
+    def predict(self, X) -> np.ndarray: P = self.predict_proba(X); return self.classes_[P.argmax(1)]
 
     def _members_state(self, names) -> tuple[dict, dict]:
         "Arrays of `members_` under the prefixes `name.`, and their settings by name."
@@ -84,7 +82,6 @@ class EarlyFusion(_Fusion):
 
     def fit(self, X, y, groups=None):
         "Standardise, weigh the parts and fit the probe (`groups` is accepted for a common signature and unused)."
-        from sklearn.linear_model import LogisticRegression
         self._check_weight()
         X = self._check(X); y = np.asarray(y)
         self.n_features_in_ = X.shape[1]
@@ -94,13 +91,13 @@ class EarlyFusion(_Fusion):
         self.mean_,sd = Z.mean(0),Z.std(0)
         self.scale_ = np.where(sd > 1e-6, sd, 1).astype(np.float32)
         self.block_ = np.r_[np.full(img.shape[1], 2*self.weight_), np.full(txt.shape[1], 2*(1 - self.weight_))].astype(np.float32)
-        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._z(X), y)
+        self.lr_ = Logistic.fit(self._z(X), y, C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
         self.classes_ = self.lr_.classes_
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         "Probability of each class, columns in the order of `classes_`."
-        check_is_fitted(self, 'classes_')
+        check_fitted(self)
         return self.lr_.predict_proba(self._z(self._check(X)))
 
     def _state(self) -> tuple[dict, dict]:
@@ -115,7 +112,7 @@ class EarlyFusion(_Fusion):
         s = settings
         clf = cls(s['image_dim'], s['weight'], s['C'], s['class_weight'], s['max_iter'], s['ngram_dim'])
         clf.classes_,clf.weight_,clf.n_features_in_ = classes,s['weight'],s['n_features']
-        clf.lr_ = _logistic(arrays, clf.C, clf.class_weight, classes)
+        clf.lr_ = Logistic(arrays['coef'], arrays['intercept'], classes)
         clf.mean_,clf.scale_,clf.block_ = arrays['mean'],arrays['scale'],arrays['block']
         return clf
 
@@ -148,7 +145,7 @@ class LateFusion(_Fusion):
 
     def predict_proba(self, X) -> np.ndarray:
         "Probability of each class, columns in the order of `classes_`."
-        check_is_fitted(self, 'classes_')
+        check_fitted(self)
         X = self._check(X); parts = self._parts(X)
         return self.weight_*self.members_[0].predict_proba(parts[0]) + (1 - self.weight_)*self.members_[1].predict_proba(parts[1])
 
@@ -211,7 +208,6 @@ class StackFusion(_Fusion):
 
     def fit(self, X, y, groups=None):
         "Fit each member on all rows, and the combining regression on their out-of-fold log-probabilities (grouped CV on `groups`)."
-        from sklearn.linear_model import LogisticRegression
         X = self._check(X); y = np.asarray(y)
         self.n_features_in_ = X.shape[1]
         parts,classes = self._parts(X),np.unique(y)
@@ -226,13 +222,13 @@ class StackFusion(_Fusion):
                 for j,(m,p) in enumerate(zip(self._members(svm), parts)):
                     m.fit(p[tr], y[tr], groups=None if g is None else g[tr])
                     F[te, j*nc:(j + 1)*nc] = _log_proba(m, p[te], classes)
-            self.meta_ = LogisticRegression(C=self.meta_C, max_iter=10000).fit(F, y)
+            self.meta_ = Logistic.fit(F, y, C=self.meta_C, max_iter=10000)
         self.classes_ = classes
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         "Probability of each class, columns in the order of `classes_`."
-        check_is_fitted(self, 'classes_')
+        check_fitted(self)
         X = self._check(X); parts = self._parts(X)
         F = np.hstack([_log_proba(m, p, self.classes_) for m,p in zip(self.members_, parts)])
         if self.meta_ is not None: return self.meta_.predict_proba(F)
@@ -256,7 +252,7 @@ class StackFusion(_Fusion):
                   s['ngram_dim'], s['ngram_C'], s['meta_C'])
         clf.classes_,clf.n_features_in_ = classes,s['n_features']
         clf.members_ = cls._members_from_state(arrays, s['members'], classes)
-        clf.meta_ = _logistic({k[5:]: v for k,v in arrays.items() if k.startswith('meta.')}, clf.meta_C, None, classes) if s['meta'] else None
+        clf.meta_ = Logistic(arrays['meta.coef'], arrays['meta.intercept'], classes) if s['meta'] else None
         return clf
 
 # %% ../../nbs/05e_fusion.ipynb #e5f00006

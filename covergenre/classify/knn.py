@@ -7,9 +7,7 @@ Docs: https://covergenre.github.io/covergenre/knn.html.md"""
 # %% ../../nbs/05b_knn.ipynb #68a6c554
 from __future__ import annotations
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
-from .core import l2_normalize, register_classifier
+from .core import Classifier, check_fitted, l2_normalize, register_classifier
 from .scoring import grouped_folds
 
 # %% auto #0
@@ -23,8 +21,9 @@ def _index(X):
 
 # %% ../../nbs/05b_knn.ipynb #bd312d6a
 @register_classifier('knn')
-class KNNClassifier(ClassifierMixin, BaseEstimator):
+class KNNClassifier(Classifier):
     "k-nearest-neighbour genre classifier on cosine similarity, with a FAISS index."
+    _fitted_attr = 'index_'
     def __init__(self, k:int|str=10, # neighbours, or 'auto' to choose by grouped cross-validation
                  weights:str='similarity', # 'uniform' or 'similarity'-weighted votes
                  k_grid:tuple=(1, 3, 5, 10, 15, 20, 30), # candidates for k='auto'
@@ -43,7 +42,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
     def kneighbors(self, X, n_neighbors:int|None=None, return_distance:bool=True):
         "Cosine similarities and row numbers of the nearest training covers (most similar first)."
-        check_is_fitted(self, 'index_')
+        check_fitted(self)
         sim,idx = self.index_.search(l2_normalize(X), min(n_neighbors or self.k_, len(self.X_)))
         return (sim, idx) if return_distance else idx
 
@@ -55,7 +54,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         np.add.at(P, (np.repeat(np.arange(len(sim)), sim.shape[1]), self.y_[idx].ravel()), w.ravel())
         return P/P.sum(1, keepdims=True)
 
-    def predict(self, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
+    def predict(self, X) -> np.ndarray: P = self.predict_proba(X); return self.classes_[P.argmax(1)]
 
     def _state(self) -> tuple[dict, dict]:
         "What is saved: the normalised training vectors and their class numbers; the k used and the weighting."

@@ -7,42 +7,62 @@ Docs: https://covergenre.github.io/covergenre/probes.html.md"""
 # %% ../../nbs/05c_probes.ipynb #68a6c554
 from __future__ import annotations
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
-from .core import l2_normalize, register_classifier
+from .core import Classifier, check_fitted, l2_normalize, register_classifier
 
 # %% auto #0
-__all__ = ['LinearProbe', 'ScaledProbe', 'NgramProbe']
+__all__ = ['Logistic', 'LinearProbe', 'ScaledProbe', 'NgramProbe']
 
 # %% ../../nbs/05c_probes.ipynb #1eaa3b72
-def _logistic(arrays:dict, C:float, class_weight, classes):
-    "A fitted `LogisticRegression` from its stored `coef` and `intercept`."
-    from sklearn.linear_model import LogisticRegression
-    lr = LogisticRegression(C=C, class_weight=class_weight)
-    lr.coef_,lr.intercept_,lr.classes_ = arrays['coef'],arrays['intercept'],classes
-    return lr
+class Logistic:
+    "A fitted logistic regression that predicts in numpy from its `coef_` and `intercept_`, as scikit-learn's `LogisticRegression` does."
+    def __init__(self, coef, intercept, classes): self.coef_,self.intercept_,self.classes_ = coef,intercept,classes
+    def __repr__(self): return f'Logistic({len(self.classes_)} classes, {self.coef_.shape[1]} features)'
+
+    @classmethod
+    def fit(cls, Z, y, **kw) -> Logistic:
+        "Fit scikit-learn's `LogisticRegression(**kw)` on `Z`, `y`, and keep its coefficients, intercepts and classes."
+        from sklearn.linear_model import LogisticRegression
+        lr = LogisticRegression(**kw).fit(Z, y)
+        return cls(lr.coef_, lr.intercept_, lr.classes_)
+
+    def decision_function(self, Z) -> np.ndarray:
+        "The linear scores `Z @ coef.T + intercept`: (n,) for two classes (the second class's), else (n, classes)."
+        s = Z @ self.coef_.T + self.intercept_
+        return s[:, 0] if s.shape[1] == 1 else s
+
+    def predict_proba(self, Z) -> np.ndarray:
+        "scikit-learn's probabilities: the logistic function of the score for two classes, the softmax of the scores for more."
+        s = self.decision_function(Z)
+        if s.ndim == 1:
+            p = 1/(1 + np.exp(-s))
+            return np.stack([1 - p, p], 1)
+        e = np.exp(s - s.max(1, keepdims=True))
+        return e/e.sum(1, keepdims=True)
 
 @register_classifier('probe')
-class LinearProbe(ClassifierMixin, BaseEstimator):
+class LinearProbe(Classifier):
     "Logistic regression on L2-normalised, standardised embeddings."
+    _fitted_attr = 'lr_'
     def __init__(self, C:float=1.0, # inverse regularisation strength
                  class_weight:str|None=None, # None or 'balanced'
                  max_iter:int=2000):
         self.C,self.class_weight,self.max_iter = C,class_weight,max_iter
 
-    def fit(self, X, y, groups=None):
-        "Fit on `X`, `y` (`groups` is accepted for a common signature and unused)."
-        from sklearn.linear_model import LogisticRegression
-        Z = l2_normalize(X)
-        self.mean_,self.scale_ = Z.mean(0),Z.std(0) + 1e-6
-        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._z(X), y)
+    def _fit_lr(self, X, y) -> LinearProbe:
+        self.lr_ = Logistic.fit(self._z(X), y, C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
         self.classes_ = self.lr_.classes_
         return self
 
+    def fit(self, X, y, groups=None):
+        "Fit on `X`, `y` (`groups` is accepted for a common signature and unused)."
+        Z = l2_normalize(X)
+        self.mean_,self.scale_ = Z.mean(0),Z.std(0) + 1e-6
+        return self._fit_lr(X, y)
+
     def _z(self, X): return (l2_normalize(X) - self.mean_)/self.scale_
-    def predict_proba(self, X) -> np.ndarray: check_is_fitted(self, 'lr_'); return self.lr_.predict_proba(self._z(X))
-    def decision_function(self, X) -> np.ndarray: return self.lr_.decision_function(self._z(X))
-    def predict(self, X) -> np.ndarray: return self.classes_[self.predict_proba(X).argmax(1)]
+    def decision_function(self, X) -> np.ndarray: check_fitted(self); return self.lr_.decision_function(self._z(X))
+    def predict_proba(self, X) -> np.ndarray: check_fitted(self); return self.lr_.predict_proba(self._z(X))
+    def predict(self, X) -> np.ndarray: P = self.predict_proba(X); return self.classes_[P.argmax(1)]
 
     def _state(self) -> tuple[dict, dict]:
         "What is saved: the coefficients, intercepts and the input's mean and scale; `C` and `class_weight`."
@@ -54,7 +74,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         "The fitted probe `_state` described."
         clf = cls(settings['C'], settings['class_weight'])
         clf.mean_,clf.scale_ = arrays['mean'],arrays['scale']
-        clf.lr_ = _logistic(arrays, settings['C'], settings['class_weight'], classes)
+        clf.lr_ = Logistic(arrays['coef'], arrays['intercept'], classes)
         clf.classes_ = classes
         return clf
 
@@ -64,15 +84,20 @@ class ScaledProbe(LinearProbe):
     "Logistic regression on standardised features (no L2 normalisation), for hand-made features."
     def fit(self, X, y, groups=None):
         "Fit on `X`, `y` (`groups` is accepted for a common signature and unused)."
-        from sklearn.linear_model import LogisticRegression
         X = np.asarray(X, np.float32)
         self.mean_,sd = X.mean(0),X.std(0)
         self.scale_ = np.where(sd > 1e-6, sd, 1).astype(np.float32)  # constant columns stay 0, never blow up
-        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._z(X), y)
-        self.classes_ = self.lr_.classes_
-        return self
+        return self._fit_lr(X, y)
 
     def _z(self, X): return (np.asarray(X, np.float32) - self.mean_)/self.scale_
+
+def _tfidf(X, idf) -> np.ndarray:
+    "scikit-learn's `TfidfTransformer(sublinear_tf=True)` with these `idf` weights, on dense counts: `(1 + log tf)*idf`, rows scaled to unit length."
+    X = np.asarray(X, np.float32)
+    Z = np.zeros_like(X); nz = X != 0
+    Z[nz] = (np.log(X[nz]) + 1)*idf[np.nonzero(nz)[1]]
+    norm = np.sqrt((Z*Z).astype(np.float64).sum(1, keepdims=True))  # float32 squares summed in float64, as scikit-learn does
+    return (Z/np.where(norm > 0, norm, 1)).astype(np.float32)
 
 @register_classifier('ngram-probe')
 class NgramProbe(LinearProbe):
@@ -84,28 +109,24 @@ class NgramProbe(LinearProbe):
 
     def fit(self, X, y, groups=None):
         "Learn the idf weights and the regression on `X`, `y` (`groups` is accepted for a common signature and unused)."
+        from scipy import sparse
         from sklearn.feature_extraction.text import TfidfTransformer
-        from sklearn.linear_model import LogisticRegression
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(np.asarray(X, np.float32))
-        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(self._z(X), y)
+        self.idf_ = TfidfTransformer(sublinear_tf=True).fit(np.asarray(X, np.float32)).idf_
+        # fitted on the sparse matrix scikit-learn's transform gives (the same values): lbfgs on a dense one ends 1e-7 away
+        self.lr_ = Logistic.fit(sparse.csr_matrix(self._z(X)), y, C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
         self.classes_ = self.lr_.classes_
         return self
 
-    def _z(self, X):
-        from scipy import sparse
-        return self.tfidf_.transform(sparse.csr_matrix(np.asarray(X, np.float32)))
+    def _z(self, X): return _tfidf(X, self.idf_)
 
     def _state(self) -> tuple[dict, dict]:
         "What is saved: the coefficients, intercepts and idf weights; `C` and `class_weight`."
-        return (dict(coef=self.lr_.coef_, intercept=self.lr_.intercept_, idf=self.tfidf_.idf_),
+        return (dict(coef=self.lr_.coef_, intercept=self.lr_.intercept_, idf=self.idf_),
                 dict(C=self.C, class_weight=self.class_weight))
 
     @classmethod
     def _from_state(cls, arrays:dict, settings:dict, classes) -> NgramProbe:
         "The fitted probe `_state` described."
-        from sklearn.feature_extraction.text import TfidfTransformer
         clf = cls(settings['C'], settings['class_weight'])
-        clf.lr_ = _logistic(arrays, settings['C'], settings['class_weight'], classes)
-        clf.tfidf_ = TfidfTransformer(sublinear_tf=True); clf.tfidf_.idf_ = arrays['idf']
-        clf.classes_ = classes
+        clf.lr_,clf.idf_,clf.classes_ = Logistic(arrays['coef'], arrays['intercept'], classes),arrays['idf'],classes
         return clf

@@ -7,9 +7,7 @@ Docs: https://covergenre.github.io/covergenre/svm.html.md"""
 # %% ../../nbs/05d_svm.ipynb #68a6c554
 from __future__ import annotations
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
-from .core import register_classifier
+from .core import Classifier, check_fitted, register_classifier
 from .scoring import grouped_folds, groups_per_class
 
 # %% auto #0
@@ -26,8 +24,9 @@ def _ovo_to_ovr(D, n:int) -> np.ndarray:
     return votes + conf/(3*(np.abs(conf) + 1))
 
 @register_classifier('svc')
-class KernelSVC(ClassifierMixin, BaseEstimator):
+class KernelSVC(Classifier):
     "Support-vector classifier on the mean of one RBF kernel per block of standardised features."
+    _fitted_attr = 'sv_'
     def __init__(self, blocks:tuple=(), # sizes of the feature blocks (`Embeddings.blocks`); () is one block
                  C:float|str=3.0, # margin penalty, or 'auto': chosen by grouped CV from `C_grid`
                  gamma:float|str=0.8, # RBF width on each block's scaled distance, or 'auto' (from `gamma_grid`)
@@ -89,7 +88,7 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         "One-vs-rest scores (scikit-learn's `ovr` shape for `SVC`)."
-        check_is_fitted(self, 'sv_')
+        check_fitted(self)
         return _ovo_to_ovr(self._pairwise(X), len(self.classes_))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -97,7 +96,7 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
         s = self.decision_function(X); e = np.exp(s - s.max(1, keepdims=True))
         return e/e.sum(1, keepdims=True)
 
-    def predict(self, X) -> np.ndarray: return self.classes_[self.decision_function(X).argmax(1)]
+    def predict(self, X) -> np.ndarray: D = self.decision_function(X); return self.classes_[D.argmax(1)]
 
     def _state(self) -> tuple[dict, dict]:
         "What is saved: the standardisation, the support vectors (float16), dual coefficients and intercepts; the blocks, C and gamma used."
