@@ -75,7 +75,7 @@ def model_id(model) -> str:
 def tag_rows(model, paths:list, # absolute paths of the covers
              min_confidence:float=0., # under this, the genre is `UNCERTAIN` (the top genres are kept)
              top_k:int=3, # genres in `top`
-             batch_size:int=256, # covers per batch (through the model's `covers_proba`: the DataLoader of `embed`, OCR, caches)
+             batch_size:int=256, # covers per batch (through the model's `covers_proba`: `embed`'s decoding threads, OCR, caches)
              cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
             ):
     "Rows of tags for `paths` (dicts with `TAG_COLUMNS`), yielded a batch at a time (a list per batch)."

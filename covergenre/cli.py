@@ -79,6 +79,8 @@ def cmd_audit(args):
 # %% ../nbs/10_cli.ipynb #d7057c82
 def cmd_embed(args):
     "Embed a data set's covers and save the vectors."
+    if args.ray is not None: return _embed_ray(args)  # on a Ray cluster: see `covergenre.scale`
+    args.out = args.out or 'covergenre-out/embeddings.npz'
     from covergenre.embed import embed, BackboneError
     covers = _covers(args.data)
     _check_out_file(args.out, _is_embeddings, 'an embeddings file')
@@ -167,6 +169,8 @@ def _print_row(r:dict):
 
 def cmd_predict(args):
     "Tag covers: images, folders, CSVs and list files; rows to the terminal or to `--out` (resumed if it was started)."
+    if args.ray is not None: return _predict_ray(args)  # on a Ray cluster: see `covergenre.scale`
+    args.batch_size = args.batch_size or 256
     from covergenre.catalogue import TagFile, CatalogueError, tag_catalogue
     if args.out:
         if args.json: _error('--json prints to the terminal; with --out the format follows the file name (.csv or .jsonl)')
@@ -196,6 +200,52 @@ def cmd_similar(args):
     except CoverError as e: _error(str(e), 1)
     if args.json: return _print_json(res)
     for r in res: print(f"{r['similarity']:.3f}  {r['genre']:<10} {r['path']}")
+
+# %% ../nbs/10_cli.ipynb #78667c16
+def _ray_start(args) -> float:
+    "Start or join the cluster of `--ray` (seconds it took), or a one-line exit (Ray not installed, no cluster there)."
+    from covergenre.scale import ScaleError, ray_init
+    try: return ray_init(args.ray, num_cpus=args.num_cpus, num_gpus=args.num_gpus)
+    except ScaleError as e: _error(str(e))
+
+def _ray_out(out, what:str):
+    "`--out` of a `--ray` run: a folder; a file name of the local path gets one line."
+    if not out: _error(f'--ray writes Parquet shards to a folder: give --out FOLDER for the {what}')
+    if Path(out).suffix.lower() in ('.npz', '.csv', '.jsonl'): _error(f'{out}: with --ray, --out is a folder of Parquet shards, not a {Path(out).suffix} file')
+    return out
+
+def _embed_ray(args):
+    "`covergenre embed --ray`: vectors to Parquet shards in the folder `--out`, computed on a Ray cluster."
+    from covergenre.scale import ScaleError, ray_embed
+    from covergenre.store import OutputError
+    from covergenre.embed import BackboneError
+    out = _ray_out(args.out or 'covergenre-out/embeddings', 'embeddings')
+    startup = _ray_start(args)
+    try: s = ray_embed([args.data], out, backbone=args.backbone, image_size=args.size, tta=args.tta, batch_size=args.batch_size)
+    except (ScaleError, OutputError, BackboneError) as e: _error(str(e))
+    for inp,reason in s['problems']: print(f'covergenre: {inp}: {reason}', file=sys.stderr)
+    for path,reason in s['unreadable']: print(f'skipped {path}: {reason}', file=sys.stderr)
+    print(f"{s['computed']} covers embedded now, {s['before']} by an earlier run" + (f", {s['failed']} could not be read" if s['failed'] else '') +
+          f", in {s['seconds']:.1f} s (Ray started in {startup:.1f} s) -> {Path(out).resolve()} ({s['shards']} shards)")
+
+def _predict_ray(args):
+    "`covergenre predict --ray`: rows of tags to Parquet shards in the folder `--out`, computed on a Ray cluster."
+    from covergenre.scale import ScaleError, ray_predict
+    from covergenre.store import OutputError
+    if args.json: _error('--json prints to the terminal; with --ray the rows go to the --out folder')
+    out = _ray_out(args.out, 'tags')
+    model = _model(args.model)  # checked before any cluster starts
+    startup = _ray_start(args)
+    try: s = ray_predict(model, args.inputs, out, min_confidence=args.min_confidence, top_k=args.top_k, batch_size=args.batch_size or 64)
+    except (ScaleError, OutputError) as e: _error(str(e))
+    for inp,reason in s['problems']: print(f'covergenre: {inp}: {reason}', file=sys.stderr)
+    if not s['n']: _error('no covers to tag')
+    for path,reason in s['unreadable']: print(f'skipped {path}: {reason}', file=sys.stderr)
+    print(f"tagged {s['computed']} covers" + (f" ({s['failed']} could not be read)" if s['failed'] else '') +
+          (f", {s['copied']} copies from the rows of their content" if s['copied'] else '') +
+          (f", {s['before']} tagged by an earlier run" if s['before'] else '') +
+          f" in {s['seconds']:.1f} s (Ray started in {startup:.1f} s) -> {Path(out).resolve()} ({s['shards']} shards)", file=sys.stderr)
+    if s['failed'] or s['unreadable']: sys.exit(3 if s['n'] > s['failed'] + len(s['unreadable']) else 1)  # as without --ray
 
 # %% ../nbs/10_cli.ipynb #8f2ca9fb
 def _methods(args) -> list[str]:
@@ -257,6 +307,14 @@ def _positive(s:str) -> int:
     if v < 1: raise argparse.ArgumentTypeError(f'{s} must be 1 or more')
     return v
 
+def _ray_args(x):
+    "`--ray [ADDRESS]` and the size of a local instance, for a subcommand that can run on a Ray cluster."
+    x.add_argument('--ray', nargs='?', const='local', default=None, metavar='ADDRESS',
+                   help='run on a Ray cluster (pip install "covergenre[scale]"): at ADDRESS (auto: the one running here), or a new '
+                        'local instance without one; --out is then a folder of Parquet shards. Put --ray after the paths, or write --ray=ADDRESS')
+    x.add_argument('--num-cpus', type=_positive, default=None, help='--ray without ADDRESS: CPUs of the local instance (default: all)')
+    x.add_argument('--num-gpus', type=int, default=None, help='--ray without ADDRESS: GPUs of the local instance (default: those found)')
+
 METHODS = ('knn', 'probe', 'svm', 'fusion', 'finetune')  # `covergenre.model.METHODS`, without importing torch for --help
 METHODS_HELP = '''methods:
   knn       k nearest neighbours (FAISS) on the backbone's pooled embedding
@@ -288,13 +346,14 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('data', metavar='DATA', type=_existing, help='genre-folder tree or CSV (path, genre, optional group, split)')
     e.add_argument('--backbone', default='tf_efficientnet_lite0',
                    help='timm model name (hub weights, needs a network once) or tf_efficientnet_lite0/1/2 (offline; default: %(default)s)')
-    e.add_argument('--out', default='covergenre-out/embeddings.npz', help='output file (default: %(default)s)')
+    e.add_argument('--out', default=None, help='output file (default: covergenre-out/embeddings.npz; with --ray a folder, default covergenre-out/embeddings)')
     e.add_argument('--size', type=_positive, default=None, help="input size in pixels (default: the backbone's)")
     e.add_argument('--batch-size', type=_positive, default=32, help='covers per batch (default: %(default)s)')
     e.add_argument('--tta', action='store_true', help='average each cover with its mirror image')
     e.add_argument('--device', default=None, help='cpu, cuda, ... (default: cuda if available)')
     e.add_argument('--no-cache', action='store_true', help='do not read or write the embedding cache')
     e.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    _ray_args(e)
     e.set_defaults(fn=cmd_embed)
     data_help = 'genre-folder tree or CSV (path, genre, optional group, split)'
     bb_help = 'timm model name (hub weights, needs a network once) or tf_efficientnet_lite0/1/2 (offline; default: %(default)s)'
@@ -337,14 +396,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('model', metavar='MODEL_DIR', type=_existing, help='a model directory from `covergenre train`')
     r.add_argument('inputs', metavar='PATH', nargs='+', help='image files, folders (searched recursively), CSVs with a path column, '
                                                              'or list files (.txt: one path a line)')
-    r.add_argument('--out', default=None, metavar='FILE', help='write the rows to FILE (.csv or .jsonl), resumed if an earlier run started it')
+    r.add_argument('--out', default=None, metavar='FILE', help='write the rows to FILE (.csv or .jsonl), resumed if an earlier run started it; with --ray a folder of Parquet shards')
     r.add_argument('--min-confidence', type=_share, default=0., metavar='P',
                    help='write the genre "uncertain" when the confidence is under P (0 to 1; default: %(default)s)')
     r.add_argument('--top-k', type=_positive, default=3, help='genres to list per cover (default: %(default)s)')
-    r.add_argument('--batch-size', type=_positive, default=256, help='covers per batch, written together (default: %(default)s)')
+    r.add_argument('--batch-size', type=_positive, default=None, help='covers per batch, written together (default: 256; with --ray 64, per actor call)')
     r.add_argument('--json', action='store_true', help='print a JSON list of the rows instead of lines (without --out)')
     r.add_argument('--no-cache', action='store_true', help='do not read or write the embedding and OCR caches')
     r.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    _ray_args(r)
     r.set_defaults(fn=cmd_predict)
     m = sub.add_parser('similar', help='find the most similar training covers', description="The training covers of MODEL_DIR most similar to IMAGE.")
     m.add_argument('model', metavar='MODEL_DIR', type=_existing, help='a model directory from `covergenre train`')

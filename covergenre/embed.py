@@ -6,19 +6,22 @@ Docs: https://covergenre.github.io/covergenre/embed.html.md"""
 
 # %% ../nbs/03_embed.ipynb #2c796751
 from __future__ import annotations
-import hashlib, importlib, json, os, re, sys, tempfile, warnings
+import hashlib, importlib, importlib.util, json, math, os, re, sys, tempfile, warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from PIL import ImageOps
+from PIL import Image, ImageOps
 from .data import CoverSet, CoverError, load_cover, _flatten
 from .store import ContentCache, atomic_write, compute_missing, default_cache_dir, file_sha256
 
 # %% auto #0
 __all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'ENGINES', 'FEATURES', 'BackboneError', 'lite_weights_file',
            'convert_lite_state_dict', 'load_lite', 'create_backbone', 'backbone_id', 'preprocessing', 'make_transform',
-           'cache_key', 'Embeddings', 'feature_module', 'TorchEngine', 'OnnxEngine', 'export_onnx', 'onnx_file',
-           'onnx_engine', 'load_engine', 'embed', 'Embedder', 'style_features', 'feature_blocks']
+           'transform_cover', 'cache_key', 'Embeddings', 'default_device', 'feature_module', 'TorchEngine',
+           'OnnxEngine', 'export_onnx', 'onnx_file', 'onnx_engine', 'load_engine', 'embed', 'Embedder',
+           'style_features', 'feature_blocks']
 
 # %% ../nbs/03_embed.ipynb #b1eb9517
 LITE_SHA256 = {
@@ -134,10 +137,49 @@ def preprocessing(model, # a timm backbone
 _NOT_TRANSFORM = ('features', 'blocks')  # settings of the vector, not of the image transform
 
 def make_transform(cfg:dict):
-    "The eval transform (PIL image -> normalised tensor) for a `preprocessing` config."
+    "timm's eval transform (PIL image -> normalised tensor) for a `preprocessing` config: the reference `transform_cover` matches."
     import timm
     return timm.data.create_transform(**{k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items() if k not in _NOT_TRANSFORM},
                                       is_training=False)
+
+# %% ../nbs/03_embed.ipynb #0858b6a3
+def _resize_crop(im:Image.Image, prep:dict) -> Image.Image:
+    "`im` resized and centre-cropped to `prep['input_size']` as timm's eval transform does it (torchvision's rounding and padding)."
+    H,W = prep['input_size'][1:]
+    pct,mode = prep.get('crop_pct') or 0.875,prep.get('crop_mode') or 'center'  # timm's defaults
+    if mode not in ('center', 'squash'): raise ValueError(f"crop_mode {mode!r} is not supported (use 'center' or 'squash')")
+    interp = Image.Resampling[str(prep.get('interpolation', 'bilinear')).upper()]
+    sh,sw = math.floor(H/pct),math.floor(W/pct)
+    w,h = im.size
+    if mode == 'squash': nh,nw = sh,sw
+    elif sh == sw:  # torchvision's Resize(int): the shorter side to `sh`, the longer one scaled and truncated
+        short,long = (w, h) if w <= h else (h, w)
+        nl = int(sh*long/short)
+        nw,nh = (sh, nl) if w <= h else (nl, sh)
+    else:  # timm's ResizeKeepRatio: the side that needs the least scaling to its target, the other in proportion
+        r = min(h/sh, w/sw); nh,nw = round(h/r),round(w/r)
+    if (nw, nh) != (w, h): im = im.resize((nw, nh), interp)
+    if W > nw or H > nh:  # torchvision pads with zeros before it crops
+        pad = Image.new(im.mode, (max(nw, W), max(nh, H)))
+        pad.paste(im, ((W - nw)//2 if W > nw else 0, (H - nh)//2 if H > nh else 0)); im = pad
+    w,h = im.size
+    top,left = int(round((h - H)/2.)),int(round((w - W)/2.))
+    return im.crop((left, top, left + W, top + H))
+
+def _levels(prep:dict) -> np.ndarray:
+    "(3, 256) float32: what each 8-bit value of each channel becomes, by the steps and in the float32 order of timm's transform (x/255, - mean, / std)."
+    mean,std = np.asarray(prep['mean'], np.float32),np.asarray(prep['std'], np.float32)
+    return np.ascontiguousarray(((np.arange(256, dtype=np.float32)[:, None]/np.float32(255) - mean)/std).T)
+
+def transform_cover(im:Image.Image, # a decoded RGB cover (`load_cover`)
+                    prep:dict, # a `preprocessing` config
+                    out:np.ndarray|None=None, # a (3, H, W) float32 array to write into (default: a new one)
+                   ) -> np.ndarray:
+    "The (3, H, W) float32 array the backbone takes: `make_transform`'s steps with Pillow and numpy only."
+    a,lv = np.asarray(_resize_crop(im, prep)),_levels(prep)
+    out = np.empty((3, *a.shape[:2]), np.float32) if out is None else out
+    for c in range(3): np.take(lv[c], a[..., c], out=out[c])  # a look-up per pixel: the same numbers, 3x faster than the arithmetic
+    return out
 
 # %% ../nbs/03_embed.ipynb #0bdbf115
 def cache_key(backbone:str, prep:dict, tta:bool) -> str:
@@ -210,6 +252,14 @@ Embeddings.save,Embeddings.load = _save,classmethod(_load)
 ENGINES = ('onnx', 'torch')
 _ONNX_FORMAT = 1  # layout of an exported graph's inputs, outputs and metadata: a cached file of another one is exported again
 
+def default_device() -> str:
+    "'cuda' if PyTorch sees a GPU, else 'cpu'; where there is no NVIDIA driver (or torch is not installed) it says 'cpu' without importing torch."
+    if sys.modules.get('torch') is None:
+        if sys.platform != 'win32' and not os.path.exists('/proc/driver/nvidia/version'): return 'cpu'
+        if importlib.util.find_spec('torch') is None: return 'cpu'
+    import torch
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
 def feature_module(model, # a timm backbone (style features need an EfficientNet)
                    features:str='pooled', # 'pooled' or 'style'
                    tta:bool=False, # average each cover with its mirror image
@@ -230,7 +280,7 @@ class TorchEngine:
                  tta:bool=False, # average each cover with its mirror image
                  device=None): # default: CUDA if available
         import torch
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.device = torch.device(device or default_device())
         self.module = feature_module(model.to(self.device).to(memory_format=torch.channels_last), features, tta)
     def __repr__(self): return f'TorchEngine({self.device})'
     def __call__(self, x) -> np.ndarray:
@@ -244,13 +294,15 @@ class OnnxEngine:
     "Vectors of preprocessed batches from an `.onnx` file of `export_onnx`, run by ONNX Runtime on the CPU (no torch needed)."
     name = 'onnx'
     def __init__(self, file, # an `.onnx` file written by `export_onnx`
-                 threads:int|None=None): # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+                 threads:int|None=None, # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+                 data:bytes|None=None): # the file's bytes, if already read (and checked: `load_model` does); else read here
         import onnxruntime as ort
         opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
         if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
         if threads: opts.intra_op_num_threads = threads
         self.file = Path(file)
-        self.session = ort.InferenceSession(str(self.file), opts, providers=['CPUExecutionProvider'])
+        self.data = self.file.read_bytes() if data is None else data  # what runs, byte for byte: what a model directory keeps
+        self.session = ort.InferenceSession(self.data, opts, providers=['CPUExecutionProvider'])
         meta = self.session.get_modelmeta().custom_metadata_map
         if 'covergenre' not in meta: raise ValueError(f'{self.file} was not written by covergenre.embed.export_onnx')
         self.info = json.loads(meta['covergenre'])  # backbone, preprocessing, tta, dim, format
@@ -328,11 +380,10 @@ def load_engine(backbone:str, # timm name or packaged backbone
                 folder=None, # where exported graphs are cached (default: `default_cache_dir()/'onnx'`)
                ):
     "The engine that computes `prep`'s vectors of `backbone`: a `TorchEngine` or an `OnnxEngine`."
-    import torch
     if engine not in (None, *ENGINES): raise ValueError(f'engine must be one of {ENGINES} or None, not {engine!r}')
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if engine == 'onnx' and dev.type != 'cpu': raise ValueError(f"engine='onnx' runs on the CPU, not on {dev}")
-    if engine is None and (dev.type != 'cpu' or importlib.util.find_spec('onnxruntime') is None): engine = 'torch'
+    dev = str(device or default_device())
+    if engine == 'onnx' and dev.split(':')[0] != 'cpu': raise ValueError(f"engine='onnx' runs on the CPU, not on {dev}")
+    if engine is None and (dev.split(':')[0] != 'cpu' or importlib.util.find_spec('onnxruntime') is None): engine = 'torch'
     if engine != 'torch':
         try: return onnx_engine(backbone, prep, tta, folder)
         except BackboneError: raise
@@ -343,14 +394,28 @@ def load_engine(backbone:str, # timm name or packaged backbone
     return TorchEngine(create_backbone(backbone), prep.get('features', 'pooled'), tta, dev)
 
 # %% ../nbs/03_embed.ipynb #422c7b07
-class _CoverDataset:
-    "Preprocessed covers by position; an unreadable cover gives a zero tensor and its reason."
-    def __init__(self, paths, tfm, shape, draft): self.paths,self.tfm,self.shape,self.draft = paths,tfm,shape,draft
-    def __len__(self): return len(self.paths)
-    def __getitem__(self, i):
-        import torch
-        try: return self.tfm(load_cover(self.paths[i], draft=self.draft)), ''
-        except CoverError as e: return torch.zeros(self.shape), e.reason
+def _decode_batch(paths:list, prep:dict) -> tuple[np.ndarray, list[str]]:
+    "A (len(paths), 3, H, W) float32 batch of preprocessed covers (zeros where one is unreadable), and each one's reason ('' if read)."
+    x,reasons,draft = np.zeros((len(paths), *prep['input_size']), np.float32),[],max(prep['input_size'][1:])
+    for i,p in enumerate(paths):
+        try: transform_cover(load_cover(p, draft=draft), prep, out=x[i]); reasons.append('')
+        except CoverError as e: reasons.append(e.reason)
+    return x,reasons
+
+def _batches(paths:list, prep:dict, batch_size:int, workers:int):
+    "`_decode_batch` of each `batch_size` of `paths` in order, decoded in `workers` threads up to `workers + 1` batches ahead (none: here, one by one)."
+    starts = iter(range(0, len(paths), batch_size))
+    if not workers:
+        for b in starts: yield _decode_batch(paths[b:b + batch_size], prep)
+        return
+    ex = ThreadPoolExecutor(workers, thread_name_prefix='covergenre-decode')
+    try:
+        ahead = deque(ex.submit(_decode_batch, paths[b:b + batch_size], prep) for _,b in zip(range(workers + 1), starts))
+        while ahead:
+            x = ahead.popleft().result()
+            for b in starts: ahead.append(ex.submit(_decode_batch, paths[b:b + batch_size], prep)); break
+            yield x
+    finally: ex.shutdown(cancel_futures=True)
 
 def _sha_or_error(path) -> tuple[str|None, str|None]:
     try: return file_sha256(path), None
@@ -359,9 +424,9 @@ def _sha_or_error(path) -> tuple[str|None, str|None]:
 
 # %% ../nbs/03_embed.ipynb #0d0c1de4
 def embed(covers, # a CoverSet, a genre-folder tree or a CSV
-          backbone:str=DEFAULT_BACKBONE, # timm name (hub weights) or a packaged backbone (offline)
+          backbone=DEFAULT_BACKBONE, # timm name (hub weights), a packaged backbone (offline), or a loaded `Embedder` (its engine, preprocessing and `tta`; no timm needed)
           batch_size:int=32, # covers per forward pass
-          num_workers:int|None=None, # DataLoader worker processes (default: 1 per 2 CPUs, at most 4)
+          num_workers:int|None=None, # threads that decode and transform covers ahead of the engine (default: one per CPU, at most 4)
           device:str|None=None, # 'cpu', 'cuda', ... (default: CUDA if available)
           image_size:int|None=None, # input size (default: the backbone's)
           crop_pct:float|None=None, # centre-crop share (default: the backbone's)
@@ -372,28 +437,26 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
           engine:str|None=None, # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (see `load_engine`)
          ) -> Embeddings:
     "Embed every readable cover with `backbone`, computing only what the cache lacks."
-    import torch
     covers = CoverSet.from_path(covers)
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    skel = _skeleton(backbone)  # weights are loaded only if something needs embedding
-    bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct, features)
+    if not isinstance(backbone, str): bid,prep,tta,dim = backbone.backbone,backbone.preprocessing,backbone.tta,backbone.dim
+    else:
+        skel = _skeleton(backbone)  # weights are loaded only if something needs embedding
+        bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct, features)
+        dim = sum(prep.get('blocks') or [skel.num_features])
     cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, cache_key(bid, prep, tta), 'vectors') if cache_dir is not False else None
     paths = covers.df.path.tolist()
     hashed = [_sha_or_error(p) for p in paths]
 
     def compute(rows):
         "(row, vector, None) or (row, None, reason) for each of `rows` (the first row of each missing content), a batch at a time."
-        eng = load_engine(backbone, prep, tta, device, engine)
-        ds = _CoverDataset([paths[i] for i in rows], make_transform(prep), prep['input_size'], max(prep['input_size'][1:]))
-        nw = (min(4, max(1, (os.cpu_count() or 2)//2)) if num_workers is None else num_workers) if len(rows) > batch_size else 0
-        dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=nw, pin_memory=eng.name == 'torch' and device.type == 'cuda')
-        for b,(x,reasons) in enumerate(dl):
+        eng = load_engine(backbone, prep, tta, device, engine) if isinstance(backbone, str) else backbone.engine
+        nw = (min(4, os.cpu_count() or 1) if num_workers is None else num_workers) if len(rows) > batch_size else 0
+        for b,(x,reasons) in enumerate(_batches([paths[i] for i in rows], prep, batch_size, nw)):
             batch = rows[b*batch_size:(b+1)*batch_size]
             ok = [k for k,r in enumerate(reasons) if not r]
-            f = dict(zip(ok, eng(x[ok]))) if ok else {}
+            f = dict(zip(ok, eng(x[ok] if len(ok) < len(x) else x))) if ok else {}
             for k,r in enumerate(reasons): yield batch[k], f.get(k), r or None
 
-    dim = sum(prep.get('blocks') or [skel.num_features])
     known,errors,computed = compute_missing([sha for sha,_ in hashed], compute, cache, {i: err for i,(_,err) in enumerate(hashed) if err},
                                             flush_every=batch_size, progress=progress, desc=f'embedding ({bid.split("@")[0]})',
                                             valid=lambda v: v.shape == (dim,) and bool(np.isfinite(v).all()))  # a damaged cache entry is embedded again
@@ -414,32 +477,45 @@ class Embedder:
                  device:str|None=None, # default: CUDA if available
                  prep:dict|None=None, # a stored `preprocessing` dict (overrides `image_size`, `crop_pct` and `features`)
                  features:str='pooled', # 'pooled' or 'style', as in `embed`
-                 engine:str|None=None): # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (see `load_engine`)
-        skel = _skeleton(backbone)  # weights are loaded only if the engine needs them
-        self.backbone,self.tta = backbone_id(backbone, skel),tta
-        self.preprocessing = dict(prep) if prep else preprocessing(skel, image_size, crop_pct, features)
+                 engine:str|OnnxEngine|None=None): # 'onnx', 'torch', None: ONNX Runtime on the CPU where it can (see `load_engine`); or a loaded `OnnxEngine`, whose graph says the rest (no timm or torch needed)
+        if isinstance(engine, OnnxEngine):
+            i = engine.info
+            self.name,self.backbone,self.tta,self.preprocessing,self.dim = backbone,i['backbone'],i['tta'],dict(i['preprocessing']),i['dim']
+            self.engine = engine
+        else:
+            skel = _skeleton(backbone)  # weights are loaded only if the engine needs them
+            self.name,self.backbone,self.tta = backbone,backbone_id(backbone, skel),tta
+            self.preprocessing = dict(prep) if prep else preprocessing(skel, image_size, crop_pct, features)
+            self.dim = sum(self.preprocessing.get('blocks') or [skel.num_features])
+            self.engine = load_engine(backbone, self.preprocessing, tta, device, engine)
         self.features = self.preprocessing.get('features', 'pooled')
-        self.tfm = make_transform(self.preprocessing)
-        self.dim = sum(self.preprocessing.get('blocks') or [skel.num_features])
-        self.engine = load_engine(backbone, self.preprocessing, tta, device, engine)
 
-    def _tensor(self, item):
+    def __repr__(self): return f'Embedder({self.backbone}, {self.features}, {self.preprocessing["input_size"][-1]} px, {self.engine})'
+
+    def _array(self, item) -> np.ndarray:
         if isinstance(item, (str, Path)): im = load_cover(item, draft=max(self.preprocessing['input_size'][1:]))
         else: im = _flatten(ImageOps.exif_transpose(item))
-        return self.tfm(im)
+        return transform_cover(im, self.preprocessing)
 
     def __call__(self, items, # paths or PIL images
                  batch_size:int=32) -> tuple[np.ndarray, dict[int, str]]:
         "A (len(items), dim) float32 matrix, zero rows for unreadable items, and {position: reason} for those."
-        import torch
         X,errors = np.zeros((len(items), self.dim), np.float32),{}
         for b in range(0, len(items), batch_size):
             xs,rows = [],[]
             for i in range(b, min(b + batch_size, len(items))):
-                try: xs.append(self._tensor(items[i])); rows.append(i)
+                try: xs.append(self._array(items[i])); rows.append(i)
                 except CoverError as e: errors[i] = e.reason
-            if rows: X[rows] = self.engine(torch.stack(xs))
+            if rows: X[rows] = self.engine(np.stack(xs))
         return X,errors
+
+    def graph(self) -> bytes|None:
+        "The ONNX graph of these vectors, what a model directory keeps: the running one, else the cached export (None, with a warning, if it cannot be exported)."
+        if isinstance(self.engine, OnnxEngine): return self.engine.data
+        try: return onnx_engine(self.name, self.preprocessing, self.tta).data
+        except Exception as e:
+            warnings.warn(f'{self.name}: no ONNX graph ({type(e).__name__}: {(str(e).strip().splitlines() or [""])[0][:200]}); predicting will need torch', stacklevel=2)
+            return None
 
 # %% ../nbs/03_embed.ipynb #a1f3c0d2
 FEATURES = ('pooled', 'style')

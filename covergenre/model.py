@@ -6,7 +6,7 @@ Docs: https://covergenre.github.io/covergenre/model.html.md"""
 
 # %% ../nbs/08_model.ipynb #f4de660a
 from __future__ import annotations
-import inspect, json, sys, time, warnings
+import hashlib, inspect, json, sys, time, warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,14 +17,15 @@ from fastcore.meta import delegates
 from .data import CoverSet, CoverError, DataError, load_cover
 from .embed import DEFAULT_BACKBONE, BackboneError
 from PIL import Image
-from .store import check_output_folder, replace_folder
+from .store import atomic_write, check_output_folder, replace_folder
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'DEFAULT_METHOD', 'BEST_BACKBONE', 'BEST_SIZE', 'FAST', 'EXACT_BELOW', 'IVF_CODES', 'MMAP_ABOVE',
-           'METHODS', 'MAX_INPUT_SIZE', 'ModelError', 'ivf_size', 'CoverIndex', 'CoverModel', 'is_model_dir',
-           'check_model_out', 'Method', 'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier',
-           'svm_classifier', 'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel',
-           'FinetuneMethod', 'fit_model', 'train_model', 'check_config', 'load_model']
+           'METHODS', 'MAX_INPUT_SIZE', 'GRAPH_FILE', 'MAX_GRAPH_BYTES', 'PREDICT_NEVER_IMPORTS', 'ModelError',
+           'ivf_size', 'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method', 'register_method',
+           'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier', 'fusion_classifier',
+           'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model', 'train_model',
+           'check_config', 'load_model', 'import_guard', 'graph_config', 'load_graph']
 
 # %% ../nbs/08_model.ipynb #f15e9be8
 MODEL_FORMAT = 2  # 1: written before the classifiers had one save format (a fusion's type was 'fusion'); still read
@@ -409,9 +410,10 @@ class EmbeddingModel(CoverModel):
     def __init__(self, config:dict, classifier, # a fitted classifier of `covergenre.classify`
                  embedder, # a `covergenre.embed.Embedder` with the training preprocessing
                  text=None, # a `covergenre.textfeatures.TextFeaturizer`, for methods that read text
-                 index:CoverIndex|None=None, path=None):
+                 index:CoverIndex|None=None, path=None,
+                 graph:bytes|None=None): # the ONNX graph of the backbone (`Embedder.graph`), written into the model directory
         super().__init__(config, index, path)
-        self.classifier,self.embedder,self.text = classifier,embedder,text
+        self.classifier,self.embedder,self.text,self.graph = classifier,embedder,text,graph
 
     def _pooled(self, X:np.ndarray) -> np.ndarray:
         "The pooled embedding in rows of `inputs`: the image part, or of style features their last block."
@@ -436,12 +438,10 @@ class EmbeddingModel(CoverModel):
         return self._pooled(X),P,errors
 
     def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
-        "Uncalibrated `covers_proba`: embeddings (batched, through the DataLoader of `embed`) and OCR through their caches."
+        "Uncalibrated `covers_proba`: embeddings (batched by `embed`, with the model's own engine) and OCR through their caches."
         from covergenre.embed import embed
         paths,c = list(covers.paths),self.config
-        emb = embed(covers, backbone=c['backbone'], image_size=c['preprocessing']['input_size'][-1],
-                    crop_pct=c['preprocessing'].get('crop_pct'), tta=c.get('tta', False), progress=progress, cache_dir=cache_dir,
-                    features=c['preprocessing'].get('features', 'pooled'))
+        emb = embed(covers, backbone=self.embedder, progress=progress, cache_dir=cache_dir)
         bad = {str(p): r for p,r in emb.errors}
         if self.text is not None:
             emb,_,unread = _with_text(emb, c['text'], progress, cache_dir)
@@ -456,6 +456,7 @@ class EmbeddingModel(CoverModel):
     def _write(self, d:Path):
         from covergenre.classify import save_classifier
         save_classifier(self.classifier, d, **{k: v for k,v in self.config.items() if k not in ('classifier', 'classes')} | {'format': MODEL_FORMAT})
+        if self.graph is not None and 'graph' in self.config: atomic_write(d/GRAPH_FILE, lambda tmp: tmp.write_bytes(self.graph))
         if self.index is not None: self.index.save(d)
 
 # %% ../nbs/08_model.ipynb #e3b7a1c4
@@ -500,10 +501,11 @@ class EmbeddingMethod(Method):
         cfg = _base_config(self.name, data.covers(), backbone=backbone, backbone_id=emb.backbone, preprocessing=emb.preprocessing,
                            tta=tta, features=features, scores=scores, calibration=calibration,
                            skipped=[[str(p), r] for p,r in skipped], lost_genres=lost, **extra)
+        enc = Embedder(backbone, prep=emb.preprocessing, tta=tta, device=device)
+        if (graph := enc.graph()) is not None: cfg['graph'] = graph_config(graph, emb.preprocessing, enc.dim)
         cfg |= dict(classifier=settings, classes=classes)  # as config.json will say
         index = CoverIndex(data.X[:, d - emb.blocks[-1]:d], [str(Path(p).resolve()) for p in data.paths], data.genres)  # the pooled embedding
-        return EmbeddingModel(cfg, clf, Embedder(backbone, prep=emb.preprocessing, tta=tta, device=device),
-                              self._featurizer(cfg), index)
+        return EmbeddingModel(cfg, clf, enc, self._featurizer(cfg), index, graph=graph)
 
     def _featurizer(self, cfg:dict):
         "The text featurizer of a model of this method whose config is `cfg` (None for methods that read no text)."
@@ -512,12 +514,14 @@ class EmbeddingMethod(Method):
         return TextFeaturizer.from_config(cfg['text'])
 
     def load(self, path:Path, config:dict, index:CoverIndex|None, device:str|None=None) -> EmbeddingModel:
-        "The model whose directory `path` holds `config`: backbone, text featurizer and classifier."
-        from covergenre.embed import Embedder
+        "The model whose directory `path` holds `config`: backbone (its graph in ONNX Runtime on the CPU, if the directory has one), text featurizer and classifier."
+        from covergenre.embed import Embedder, default_device
         from covergenre.classify import load_classifier
         if self.text and 'text' not in config: raise ModelError(f'{path/"config.json"}: a {self.name} model without its text settings')
-        return EmbeddingModel(config, load_classifier(path), Embedder(config['backbone'], prep=config['preprocessing'], tta=config.get('tta', False), device=device),
-                              self._featurizer(config), index, path)
+        graph = load_graph(path, config) if 'graph' in config else None  # checked even where PyTorch runs instead (CUDA)
+        if graph is not None and str(device or default_device()).split(':')[0] == 'cpu': enc = Embedder(config['backbone'], engine=graph)
+        else: enc = Embedder(config['backbone'], prep=config['preprocessing'], tta=config.get('tta', False), device=device)  # no graph: built by name (timm, torch)
+        return EmbeddingModel(config, load_classifier(path), enc, self._featurizer(config), index, path, graph=None if graph is None else graph.data)
 
 register_method(EmbeddingMethod('knn', 'pooled', False, knn_classifier))
 register_method(EmbeddingMethod('probe', 'pooled', False, probe_classifier))
@@ -629,7 +633,7 @@ def _need(cfg:dict, key:str, kind, where, ok=lambda v: True, expected:str=''):
         raise ModelError(f'{where}: {key} is {str(v)[:60]!r}; expected {expected or getattr(kind, "__name__", kind)}')
     return v
 
-def _side(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= MAX_INPUT_SIZE
+def _side(v, lo:int=16, hi:int=MAX_INPUT_SIZE) -> bool: return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
 
 def check_config(cfg, # the parsed config.json of a model directory
                  where, # the file, for messages
@@ -655,6 +659,7 @@ def check_config(cfg, # the parsed config.json of a model directory
         _need(prep, 'blocks', list, f'{where}: preprocessing', lambda v: v and all(isinstance(b, int) and 0 < b <= 1 << 16 for b in v), 'block sizes')
     clf = _need(cfg, 'classifier', dict, where)
     _need(clf, 'type', str, f'{where}: classifier', lambda v: v in CLASSIFIERS, f'one of {", ".join(sorted(CLASSIFIERS))}')
+    if 'graph' in cfg: _check_graph_config(cfg, where)
     return cfg
 
 def load_model(path, # a model directory written by `CoverModel.save` or `train_model`
@@ -703,3 +708,63 @@ def check(self:CoverModel):
         raise ModelError(f'{self.path}: the classifier gives {P.shape[1]} scores for {len(self.classes)} genres in config.json')
     if self.index is not None and self.index.index.d != dim:
         raise ModelError(f'{self.path}: index.faiss holds {self.index.index.d}-d vectors, the model makes {dim}-d ones')
+
+# %% ../nbs/08_model.ipynb #cc7beab0
+GRAPH_FILE = 'backbone.onnx'  # the ONNX graph of an embedding model's backbone, in its model directory
+MAX_GRAPH_BYTES = 1 << 30  # the largest graph a model directory may hold (the packaged backbones' are 13 to 24 MB)
+PREDICT_NEVER_IMPORTS = ('torch', 'torchvision', 'timm', 'fastai', 'sklearn', 'scipy', 'transformers', 'sentence_transformers')  # not imported by `load_model` + predicting with knn, probe, svm
+
+def import_guard(blocked=PREDICT_NEVER_IMPORTS) -> str:
+    "Python source to run first in a new process: from then on importing any module of `blocked` (or below) raises ImportError (a `sys.meta_path` finder)."
+    return ("import importlib.abc, sys\n"
+            f"_BLOCKED = {tuple(blocked)!r}\n"
+            "class _Blocked(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.partition('.')[0] in _BLOCKED: raise ImportError(f'{name} is blocked here')\n"
+            "sys.meta_path.insert(0, _Blocked())\n")
+
+def _tensor(name:str, shape:list) -> dict: return dict(name=name, shape=shape, dtype='float32')
+
+def graph_config(data:bytes, # the serialised graph (`Embedder.graph`)
+                 prep:dict, # the model's `preprocessing`
+                 dim:int, # width of the vectors it gives
+                ) -> dict:
+    "What config.json says of the graph: file, size, SHA-256, and the input and output it has (the batch axis named `batch`)."
+    return dict(file=GRAPH_FILE, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                input=_tensor('covers', ['batch', *prep['input_size']]), output=_tensor('vectors', ['batch', dim]))
+
+def _check_graph_config(cfg:dict, where):
+    "config.json's `graph`, checked: the file name, a bounded size, a SHA-256, the input of the preprocessing and an output of a sane width."
+    g,w,prep = _need(cfg, 'graph', dict, where),f'{where}: graph',cfg['preprocessing']
+    _need(g, 'file', str, w, lambda v: v == GRAPH_FILE, repr(GRAPH_FILE))
+    _need(g, 'bytes', int, w, lambda v: 0 < v <= MAX_GRAPH_BYTES, f'a size of 1 to {MAX_GRAPH_BYTES:,} bytes')
+    _need(g, 'sha256', str, w, lambda v: len(v) == 64 and all(c in '0123456789abcdef' for c in v), 'a SHA-256 in hex')
+    _need(g, 'input', dict, w, lambda v: v == _tensor('covers', ['batch', *prep['input_size']]), f"{_tensor('covers', ['batch', *prep['input_size']])} (the preprocessing's input size)")
+    blocks = prep.get('blocks')
+    _need(g, 'output', dict, w, lambda v: v.get('name') == 'vectors' and v.get('dtype') == 'float32' and isinstance(s := v.get('shape'), list) and len(s) == 2
+          and s[0] == 'batch' and _side(s[1], 1, 1 << 20) and (not blocks or s[1] == sum(blocks)), "{'name': 'vectors', 'shape': ['batch', dim], 'dtype': 'float32'}"
+          + (f' with dim {sum(blocks)} (the sum of the blocks)' if blocks else ''))
+    _need(cfg, 'backbone_id', str, where)
+
+def load_graph(path, # a model directory whose config.json describes a graph
+               cfg:dict, # its config.json, checked by `check_config`
+              ):
+    "The `OnnxEngine` of the directory's graph, checked before ONNX Runtime reads it (size, SHA-256) and after (input, output, what it was exported for); else a one-line `ModelError`."
+    from covergenre.embed import OnnxEngine
+    g = cfg['graph']; f = Path(path)/g['file']
+    try: size = f.stat().st_size
+    except FileNotFoundError: raise ModelError(f'{f}: missing (config.json describes a graph there)') from None
+    if size > MAX_GRAPH_BYTES: raise ModelError(f'{f}: {size:,} bytes is over the limit of {MAX_GRAPH_BYTES:,}')
+    if size != g['bytes']: raise ModelError(f"{f}: {size:,} bytes, config.json says {g['bytes']:,}")
+    data = f.read_bytes()
+    if (sha := hashlib.sha256(data).hexdigest()) != g['sha256']:
+        raise ModelError(f"{f}: SHA-256 {sha[:16]}... does not match config.json's {g['sha256'][:16]}... (changed or damaged)")
+    try: eng = OnnxEngine(f, data=data)
+    except Exception as e: raise ModelError(f'{f}: not a graph covergenre exported ({_first_line(e)})') from None
+    desc = lambda xs: ', '.join(f"{x.name} {['batch' if not isinstance(d, int) else d for d in x.shape]} {x.type}" for x in xs) or 'none'
+    for kind,got,want in (('input', eng.session.get_inputs(), g['input']), ('output', eng.session.get_outputs(), g['output'])):
+        if desc(got) != f"{want['name']} {want['shape']} tensor(float)":
+            raise ModelError(f"{f}: {kind} {desc(got)}; config.json expects {want['name']} {want['shape']} float32")
+    for k,v in (('backbone', cfg['backbone_id']), ('preprocessing', cfg['preprocessing']), ('tta', cfg.get('tta', False)), ('dim', g['output']['shape'][1])):
+        if eng.info.get(k) != v: raise ModelError(f'{f}: exported for {k} {str(eng.info.get(k))[:80]!r}; config.json says {str(v)[:80]!r}')
+    return eng
