@@ -51,13 +51,8 @@ def scale_paths(inputs, # image files, folders, CSVs or Parquet files with a `pa
 def _hash_batch(batch): # a pyarrow Table with a `path` column
     "(path, sha256, error) for each path of `batch`: the content key, or why the file cannot be read (a Ray task, next to the files)."
     import pyarrow as pa
-    shas,errs = [],[]
-    for p in batch.column('path').to_pylist():
-        sha = err = None
-        try: sha = file_sha256(p)
-        except FileNotFoundError: err = 'file not found'  # as `load_cover` and `embed` say it
-        except OSError as e: err = f'cannot read file ({e.strerror or e})'
-        shas.append(sha); errs.append(err)
+    from covergenre.embed import _sha_or_error  # the local path's key and reasons ('file not found', ...)
+    shas,errs = zip(*map(_sha_or_error, batch.column('path').to_pylist())) if len(batch) else ((), ())
     return pa.table(dict(path=batch.column('path'), sha256=pa.array(shas, pa.string()), error=pa.array(errs, pa.string())))
 
 # %% ../nbs/08b_scale.ipynb #63521478
