@@ -22,8 +22,8 @@ cheap combinations of these, all nested:
   `fusion_classifier` makes it, with class weights in the members and in the combiner, the k-NN as a 4th member,
   and the decision offsets (chosen on the combiner's own inner out-of-fold predictions).
 
-Member results are cached in `default_cache_dir()/bench-screen/` (keyed by the covers, folds, member and its
-classes' code), so a rerun only recombines. Text features need the OCR cache of every cover (read with the
+Member results are cached in `default_cache_dir()/bench-screen/` (keyed by the covers, folds, member, its
+classes' code and its input features), so a rerun only recombines. Text features need the OCR cache of every cover (read with the
 library's `TextFeaturizer`); `--image-only` skips them.
 
     flock /tmp/cpu.lock python benchmarks/bench_screen.py [LABELS_CSV] [--image-only] [--json FILE]
@@ -46,6 +46,7 @@ from covergenre.data import CoverSet
 from covergenre.store import default_cache_dir
 from covergenre.embed import embed
 from covergenre.classify import KernelSVC, KNNClassifier, ScaledProbe, NgramProbe, evaluate, grouped_folds, groups_per_class
+from covergenre.classify.fusion import fit_temperature, fit_offsets  # what `StackFusion` fits: the temperature of the SVM's summed decisions, the offsets
 
 def say(*a): print(*a, flush=True)
 T0 = time.perf_counter(); load_before = os.getloadavg()
@@ -92,7 +93,7 @@ def _raw(m, X) -> np.ndarray:
 
 def member(name:str, make, Xm) -> dict:
     "Per outer fold: raw predictions on the test fold (fitted on the training fold) and inner out-of-fold raw predictions on the training fold."
-    key = hashlib.sha256((data_key + repr(make()) + _code(make()) + str(Xm.shape)).encode()).hexdigest()[:12]
+    key = hashlib.sha256((data_key + repr(make()) + _code(make()) + str(Xm.shape)).encode() + np.ascontiguousarray(Xm).tobytes()).hexdigest()[:12]  # the member's input values too (text features change with the OCR and the featurizer)
     f = store/f'{name}-{key}.npz'
     if f.exists():
         with np.load(f, allow_pickle=True) as z: return dict(test=list(z['test']), inner=list(z['inner']), s=float(z['s']), info=z['info'].item())
@@ -136,28 +137,10 @@ def lib_logp(D):
     "log of `KernelSVC.predict_proba`: softmax of votes + conf/(3(|conf|+1))."
     v,c = ovo_parts(D); return log_softmax(v + c/(3*(np.abs(c) + 1)))
 
-def fit_temperature(Z, yi_) -> float:
-    "The temperature of softmax(Z/T) with the least log loss."
-    from scipy.optimize import minimize_scalar
-    nll = lambda lt: -log_softmax(Z/np.exp(lt))[np.arange(len(Z)), yi_].mean()
-    return float(np.exp(minimize_scalar(nll, bounds=(-5, 5), method='bounded').x))
-
 def macro_f1(pred, yi_) -> float:
     cm = np.bincount(yi_*nc + pred, minlength=nc*nc).reshape(nc, nc)
     tp = np.diag(cm); d = cm.sum(0) + cm.sum(1)
     return float(np.mean(np.where(d > 0, 2*tp/np.maximum(d, 1), 0)))
-
-def fit_offsets(L, yi_, grid=np.round(np.arange(-3, 3.01, 0.1), 2), rounds=3) -> np.ndarray:
-    "Per-genre additive offsets on log-probabilities `L` that maximise macro-F1 of the argmax (coordinate ascent; ties keep the smaller shift)."
-    b = np.zeros(nc); best = macro_f1((L + b).argmax(1), yi_)
-    for _ in range(rounds):
-        changed = False
-        for k in range(nc):
-            for v in sorted(grid, key=abs):
-                c = b.copy(); c[k] = v; s = macro_f1((L + c).argmax(1), yi_)
-                if s > best + 1e-9: best,b,changed = s,c,True
-        if not changed: break
-    return b
 
 def fit_prior(L, yi_, prior, grid=(0, 0.25, 0.5, 0.75, 1, 1.5, 2)) -> float:
     "The a in `grid` whose prior correction L - a*log(prior) has the best macro-F1."

@@ -10,10 +10,11 @@ import numpy as np
 from .core import Classifier, check_fitted, l2_normalize, register_classifier, classifier_state, classifier_from_state
 from .scoring import grouped_folds, groups_per_class
 from .probes import Logistic, LinearProbe, ScaledProbe, NgramProbe
-from .svm import KernelSVC
+from .svm import KernelSVC, _softmax
 
 # %% auto #0
-__all__ = ['WEIGHT_GRID', 'FUSIONS', 'EarlyFusion', 'LateFusion', 'choose_weight', 'StackFusion']
+__all__ = ['WEIGHT_GRID', 'OFFSET_GRID', 'FUSIONS', 'EarlyFusion', 'LateFusion', 'choose_weight', 'fit_temperature',
+           'fit_offsets', 'StackFusion']
 
 # %% ../../nbs/05e_fusion.ipynb #b551579b
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -187,6 +188,52 @@ def _log_proba(m, X, classes) -> np.ndarray:
     P[:, np.searchsorted(classes, m.classes_)] = np.clip(m.predict_proba(X), 1e-6, 1)
     return np.log(P)
 
+def _svm_blocks(m:KernelSVC, X, classes) -> tuple[np.ndarray, np.ndarray]:
+    "`_log_proba(m, X, classes)` and `m.summed_decisions(X)` in the columns of `classes` (a class `m` never saw: the row's least sum), from one kernel evaluation."
+    s,S = m._scores(X); cols = np.searchsorted(classes, m.classes_)
+    P = np.full((len(X), len(classes)), 1e-6); P[:, cols] = np.clip(_softmax(s), 1e-6, 1)
+    Z = np.repeat(S.min(1, keepdims=True), len(classes), 1); Z[:, cols] = S
+    return np.log(P),Z
+
+def _log_softmax(Z) -> np.ndarray:
+    "Row-wise log of the softmax of `Z`."
+    Z = Z - Z.max(1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(1, keepdims=True))
+
+def fit_temperature(Z, # scores, (n, classes)
+                    yi, # column of each row's true class
+                   ) -> float:
+    "The temperature `T` whose softmax(`Z`/T) has the least log loss (bounded search over log T in (-5, 5))."
+    from scipy.optimize import minimize_scalar
+    yi = np.asarray(yi); rows = np.arange(len(Z))
+    nll = lambda lt: -_log_softmax(Z/np.exp(lt))[rows, yi].mean()
+    return float(np.exp(minimize_scalar(nll, bounds=(-5, 5), method='bounded').x))
+
+def _macro_f1(pred, yi, nc:int) -> float:
+    "Macro-F1 of predicted columns `pred` against true columns `yi` (a class neither true nor predicted counts 0)."
+    cm = np.bincount(yi*nc + pred, minlength=nc*nc).reshape(nc, nc)
+    tp,d = np.diag(cm),cm.sum(0) + cm.sum(1)
+    return float(np.mean(np.where(d > 0, 2*tp/np.maximum(d, 1), 0)))
+
+OFFSET_GRID = tuple(float(v) for v in np.round(np.arange(-3, 3.01, 0.1), 2))  # candidate offsets of each genre's log-probability
+
+def fit_offsets(L, # log-probabilities, (n, classes)
+                yi, # column of each row's true class
+                grid:tuple=OFFSET_GRID, # candidate offsets
+                rounds:int=3, # passes over the genres
+               ) -> np.ndarray:
+    "Per-genre additive offsets on `L` that maximise the macro-F1 of the argmax (coordinate ascent; ties keep the smaller shift)."
+    yi,nc = np.asarray(yi),L.shape[1]
+    b = np.zeros(nc); best = _macro_f1((L + b).argmax(1), yi, nc)
+    for _ in range(rounds):
+        changed = False
+        for k in range(nc):
+            for v in sorted(grid, key=abs):
+                c = b.copy(); c[k] = v; s = _macro_f1((L + c).argmax(1), yi, nc)
+                if s > best + 1e-9: best,b,changed = s,c,True
+        if not changed: break
+    return b
+
 @register_classifier('fusion-stack')
 class StackFusion(_Fusion):
     "Stacked fusion of `[image embedding | text features | n-gram counts]`: a regression on the out-of-fold log-probabilities of one model per part."
@@ -198,61 +245,87 @@ class StackFusion(_Fusion):
                  image_blocks:tuple|None=None, # block sizes of the image part (style features): then the image model is a `KernelSVC` (C, gamma by grouped CV), not a probe
                  ngram_dim:int=0, # the last `ngram_dim` text columns are n-gram counts (`TextFeaturizer.ngram_dim`), for an `NgramProbe`
                  ngram_C:float=1.0, # inverse regularisation of the `NgramProbe`
-                 meta_C:float=0.03): # inverse regularisation of the logistic regression that combines the models
+                 meta_C:float=0.03, # inverse regularisation of the logistic regression that combines the models
+                 svm_view:str='both', # what a `KernelSVC` image model gives the regression: 'proba' (log of `predict_proba`) or 'both' (and the log-softmax of its `summed_decisions` over a fitted temperature)
+                 offsets:bool=True): # add per-genre offsets to the combined log-probabilities, chosen for macro-F1 on out-of-fold predictions
         self.image_dim,self.C,self.text_C,self.class_weight,self.max_iter = image_dim,C,text_C,class_weight,max_iter
         self.image_blocks,self.ngram_dim,self.ngram_C,self.meta_C = image_blocks,ngram_dim,ngram_C,meta_C
+        self.svm_view,self.offsets = svm_view,offsets
 
     def _members(self, svm:tuple|None=None) -> list:
         "Unfitted models, in the order of `_parts`: image, text and (with n-gram columns) n-grams."
         return [self._image_model(svm), self._text_model()] + ([NgramProbe(self.ngram_C)] if self.ngram_dim else [])
 
     def fit(self, X, y, groups=None):
-        "Fit each member on all rows, and the combining regression on their out-of-fold log-probabilities (grouped CV on `groups`)."
+        "Fit each member on all rows, and the combining regression (and offsets) on their out-of-fold log-probabilities (grouped CV on `groups`)."
+        if self.svm_view not in ('proba', 'both'): raise ValueError(f"svm_view must be 'proba' or 'both', not {self.svm_view!r}")
         X = self._check(X); y = np.asarray(y)
         self.n_features_in_ = X.shape[1]
         parts,classes = self._parts(X),np.unique(y)
+        yi,nc = np.searchsorted(classes, y),len(classes)
         g = None if groups is None else np.asarray(groups, dtype=object)
         self.members_ = [m.fit(p, y, groups=g) for m,p in zip(self._members(), parts)]
         svm = (self.members_[0].C_, self.members_[0].gamma_) if self.image_blocks else None  # chosen once, on all rows
+        sums = bool(self.image_blocks) and self.svm_view == 'both'  # the SVM's summed decisions as a second block
         n_splits = min(4, min(len(set(v)) for v in groups_per_class(y, g)))
-        self.meta_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
+        self.meta_ = self.temperature_ = self.offsets_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
         if n_splits >= 2:
-            F,nc = np.zeros((len(y), len(self.members_)*len(classes))),len(classes)
-            for tr,te in grouped_folds(y, g, n_splits):
+            folds = grouped_folds(y, g, n_splits)
+            F,Z = np.zeros((len(y), len(self.members_)*nc)),np.zeros((len(y), nc))
+            for tr,te in folds:
                 for j,(m,p) in enumerate(zip(self._members(svm), parts)):
                     m.fit(p[tr], y[tr], groups=None if g is None else g[tr])
-                    F[te, j*nc:(j + 1)*nc] = _log_proba(m, p[te], classes)
+                    if sums and j == 0: F[te, :nc],Z[te] = _svm_blocks(m, p[te], classes)
+                    else: F[te, j*nc:(j + 1)*nc] = _log_proba(m, p[te], classes)
+            if sums:
+                self.temperature_ = fit_temperature(Z, yi)
+                F = np.hstack([F, _log_softmax(Z/self.temperature_)])
             self.meta_ = Logistic.fit(F, y, C=self.meta_C, max_iter=10000)
+            if self.offsets:  # the regression's own out-of-fold predictions, over the same folds
+                L = np.zeros((len(y), nc))
+                for tr,te in folds: L[te] = _log_proba(Logistic.fit(F[tr], y[tr], C=self.meta_C, max_iter=10000), F[te], classes)
+                self.offsets_ = fit_offsets(L, yi)
         self.classes_ = classes
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        "Probability of each class, columns in the order of `classes_`."
+        "Probability of each class, columns in the order of `classes_`: the softmax of the regression's log-probabilities plus `offsets_`."
         check_fitted(self)
         X = self._check(X); parts = self._parts(X)
-        F = np.hstack([_log_proba(m, p, self.classes_) for m,p in zip(self.members_, parts)])
-        if self.meta_ is not None: return self.meta_.predict_proba(F)
-        L = F.reshape(len(X), len(self.members_), -1).mean(1); E = np.exp(L - L.max(1, keepdims=True))
+        if self.temperature_ is not None:  # the SVM's two blocks from one kernel evaluation
+            L,Z = _svm_blocks(self.members_[0], parts[0], self.classes_)
+            F = np.hstack([L] + [_log_proba(m, p, self.classes_) for m,p in zip(self.members_[1:], parts[1:])] + [_log_softmax(Z/self.temperature_)])
+        else: F = np.hstack([_log_proba(m, p, self.classes_) for m,p in zip(self.members_, parts)])
+        if self.meta_ is None:
+            L = F.reshape(len(X), len(self.members_), -1).mean(1); E = np.exp(L - L.max(1, keepdims=True))
+            return E/E.sum(1, keepdims=True)
+        P = self.meta_.predict_proba(F)
+        if self.offsets_ is None: return P
+        E = P*np.exp(self.offsets_ - self.offsets_.max())
         return E/E.sum(1, keepdims=True)
 
     def _state(self) -> tuple[dict, dict]:
-        "What is saved: the members (arrays `image.*`, `text.*`, `ngram.*`) and the combining regression (`meta.*`); the settings."
+        "What is saved: the members (arrays `image.*`, `text.*`, `ngram.*`), the combining regression (`meta.*`) and its offsets; the settings and the temperature."
         arrays,members = self._members_state(('image', 'text', 'ngram'))
         if self.meta_ is not None: arrays.update({'meta.coef': self.meta_.coef_, 'meta.intercept': self.meta_.intercept_})
+        if self.offsets_ is not None: arrays['meta.offsets'] = self.offsets_
         return arrays,dict(image_dim=self.image_dim, n_features=self.n_features_in_, C=self.C, text_C=self.text_C,
                            class_weight=self.class_weight, max_iter=self.max_iter,
                            image_blocks=list(self.image_blocks) if self.image_blocks else None,
-                           ngram_dim=self.ngram_dim, ngram_C=self.ngram_C, meta_C=self.meta_C, members=members, meta=self.meta_ is not None)
+                           ngram_dim=self.ngram_dim, ngram_C=self.ngram_C, meta_C=self.meta_C, members=members, meta=self.meta_ is not None,
+                           svm_view=self.svm_view, offsets=self.offsets, temperature=self.temperature_)
 
     @classmethod
     def _from_state(cls, arrays:dict, settings:dict, classes) -> StackFusion:
-        "The fitted fusion `_state` described."
+        "The fitted fusion `_state` described (saved before `svm_view` and `offsets` existed: log-probabilities only, no offsets)."
         s = settings
         clf = cls(s['image_dim'], s['C'], s['text_C'], s['class_weight'], s['max_iter'], tuple(s['image_blocks']) if s['image_blocks'] else None,
-                  s['ngram_dim'], s['ngram_C'], s['meta_C'])
+                  s['ngram_dim'], s['ngram_C'], s['meta_C'], s.get('svm_view', 'proba'), s.get('offsets', False))
         clf.classes_,clf.n_features_in_ = classes,s['n_features']
         clf.members_ = cls._members_from_state(arrays, s['members'], classes)
         clf.meta_ = Logistic(arrays['meta.coef'], arrays['meta.intercept'], classes) if s['meta'] else None
+        clf.temperature_ = s.get('temperature')
+        clf.offsets_ = np.asarray(arrays['meta.offsets'], np.float64) if 'meta.offsets' in arrays else None
         return clf
 
 # %% ../../nbs/05e_fusion.ipynb #e5f00006

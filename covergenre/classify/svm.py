@@ -14,14 +14,18 @@ from .scoring import grouped_folds, groups_per_class
 __all__ = ['KernelSVC']
 
 # %% ../../nbs/05d_svm.ipynb #c5a1e002
-def _ovo_to_ovr(D, n:int) -> np.ndarray:
-    "Pairwise decision values (libsvm's order of pairs) to one-vs-rest scores: votes + confidence in (-1/3, 1/3)."
+def _ovo_parts(D, n:int) -> tuple[np.ndarray, np.ndarray]:
+    "Votes and summed signed decision values per class, (n_rows, n) each, from pairwise decision values `D` (libsvm's order of pairs)."
     votes,conf,p = np.zeros((len(D), n)),np.zeros((len(D), n)),0
     for i in range(n):
         for j in range(i + 1, n):
             d = D[:, p]; votes[:, i] += d >= 0; votes[:, j] += d < 0
             conf[:, i] += d; conf[:, j] -= d; p += 1
-    return votes + conf/(3*(np.abs(conf) + 1))
+    return votes,conf
+
+def _softmax(s) -> np.ndarray:
+    "Row-wise softmax."
+    e = np.exp(s - s.max(1, keepdims=True)); return e/e.sum(1, keepdims=True)
 
 @register_classifier('svc')
 class KernelSVC(Classifier):
@@ -86,15 +90,23 @@ class KernelSVC(Classifier):
                 cols.append(K[:, si] @ self.dual_coef_[j-1, si] + K[:, sj] @ self.dual_coef_[i, sj])
         return np.stack(cols, 1) + self.intercept_
 
-    def decision_function(self, X) -> np.ndarray:
-        "One-vs-rest scores (scikit-learn's `ovr` shape for `SVC`)."
+    def _scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        "`decision_function` and `summed_decisions` from one evaluation of the kernel: votes + confidence in (-1/3, 1/3), and the summed decisions."
         check_fitted(self)
-        return _ovo_to_ovr(self._pairwise(X), len(self.classes_))
+        votes,conf = _ovo_parts(self._pairwise(X), len(self.classes_))
+        return votes + conf/(3*(np.abs(conf) + 1)),conf
+
+    def decision_function(self, X) -> np.ndarray:
+        "One-vs-rest scores (scikit-learn's `ovr` shape for `SVC`): votes of the pairwise SVMs plus a confidence below 1/3."
+        return self._scores(X)[0]
+
+    def summed_decisions(self, X) -> np.ndarray:
+        "Per class (columns in the order of `classes_`), the sum of the signed decision values of its pairwise SVMs: positive for the pairs it wins."
+        return self._scores(X)[1]
 
     def predict_proba(self, X) -> np.ndarray:
         "Softmax of `decision_function`: sums to 1 and ranks the genres; not calibrated."
-        s = self.decision_function(X); e = np.exp(s - s.max(1, keepdims=True))
-        return e/e.sum(1, keepdims=True)
+        return _softmax(self.decision_function(X))
 
     def predict(self, X) -> np.ndarray: D = self.decision_function(X); return self.classes_[D.argmax(1)]
 
