@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['METHODS', 'METHODS_HELP', 'cmd_audit', 'cmd_embed', 'cmd_train', 'cmd_evaluate', 'cmd_predict', 'cmd_similar',
-           'cmd_run', 'cmd_demo', 'parser', 'main']
+           'cmd_ocr', 'cmd_run', 'cmd_demo', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #47b37fcf
 def _error(msg:str, code:int=2):
@@ -247,6 +247,44 @@ def _predict_ray(args):
           f" in {s['seconds']:.1f} s (Ray started in {startup:.1f} s) -> {Path(out).resolve()} ({s['shards']} shards)", file=sys.stderr)
     if s['failed'] or s['unreadable']: sys.exit(3 if s['n'] > s['failed'] + len(s['unreadable']) else 1)  # as without --ray
 
+def cmd_ocr(args):
+    "Read the text off covers: into the OCR cache here, or with `--ray` into Parquet shards (and `--to-cache` from them)."
+    from covergenre.ocr import OCR_SIZE, DET_SIZE
+    if args.ray is not None: return _ocr_ray(args)
+    if args.out or args.to_cache: _error('--out and --to-cache are for --ray: without it the text goes to the OCR cache of this machine')
+    from covergenre.catalogue import catalogue_paths
+    from covergenre.ocr import read_text
+    from covergenre.store import default_cache_dir
+    paths,problems = catalogue_paths(args.inputs)
+    for inp,reason in problems: print(f'covergenre: {inp}: {reason}', file=sys.stderr)
+    if not paths: _error('no covers to read')
+    t = time.perf_counter()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the errors are printed below, one line each
+        ct = read_text(paths, size=args.size or OCR_SIZE, det_size=args.det_size or DET_SIZE, progress=not args.quiet)
+    for _,reason in ct.errors: print(f'skipped {reason}', file=sys.stderr)
+    print(f'{len(ct) - len(ct.errors)} covers read ({ct.n_computed} now, the rest from the cache), {sum(map(bool, ct.fragments))} with text, '
+          f'{len(ct.errors)} could not be read, in {time.perf_counter() - t:.1f} s -> the OCR cache ({default_cache_dir()})')
+    if ct.errors: sys.exit(3 if len(ct.errors) < len(ct) else 1)
+
+def _ocr_ray(args):
+    "`covergenre ocr --ray`: fragments to Parquet shards in the folder `--out`, read on a Ray cluster."
+    from covergenre.scale import ScaleError, ray_ocr, ocr_to_cache
+    from covergenre.store import OutputError
+    out = _ray_out(args.out, 'text')
+    startup = _ray_start(args)
+    try: s = ray_ocr(args.inputs, out, size=args.size, det_size=args.det_size)
+    except (ScaleError, OutputError) as e: _error(str(e))
+    for inp,reason in s['problems']: print(f'covergenre: {inp}: {reason}', file=sys.stderr)
+    if not s['n']: _error('no covers to read')
+    for path,reason in s['unreadable']: print(f'skipped {path}: {reason}', file=sys.stderr)
+    added = ocr_to_cache(out) if args.to_cache else None
+    print(f"read {s['computed']} covers" + (f" ({s['failed']} could not be read)" if s['failed'] else '') +
+          (f", {s['before']} by an earlier run" if s['before'] else '') + f" in {s['seconds']:.1f} s (Ray started in {startup:.1f} s) -> "
+          f"{Path(out).resolve()} ({s['shards']} shards)" + (f'; {added} added to the OCR cache' if added is not None else ''), file=sys.stderr)
+    if s['failed'] or s['unreadable']: sys.exit(3 if s['n'] > s['failed'] + len(s['unreadable']) else 1)
+
 # %% ../nbs/10_cli.ipynb #8f2ca9fb
 def _methods(args) -> list[str]:
     "The `--methods` list, or a one-line exit naming the unknown ones."
@@ -355,6 +393,18 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     _ray_args(e)
     e.set_defaults(fn=cmd_embed)
+    o = sub.add_parser('ocr', help='read the text off covers (OCR) ahead of train or predict: into the cache, or on a Ray cluster',
+                       description='Read the text off the covers PATHs name (images, folders, CSVs with a path column, lists): into the OCR '
+                                   'cache of this machine, so that train and predict read no cover again; with --ray into a folder of '
+                                   'Parquet shards (--out), and with --to-cache from there into the cache.')
+    o.add_argument('inputs', metavar='PATH', nargs='+', help='image files, folders, CSVs with a path column, .txt lists' + ', Parquet files (with --ray)')
+    o.add_argument('--size', type=_positive, default=None, help='long side covers are scaled to for OCR (default: 480)')
+    o.add_argument('--det-size', type=_positive, default=None, help='long side the text detector works at (default: 320)')
+    o.add_argument('--out', default=None, metavar='FOLDER', help='with --ray: the folder of Parquet shards (resumed if an earlier run started it)')
+    o.add_argument('--to-cache', action='store_true', help='with --ray: also put the text into the OCR cache of this machine')
+    o.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    _ray_args(o)
+    o.set_defaults(fn=cmd_ocr)
     data_help = 'genre-folder tree or CSV (path, genre, optional group, split)'
     bb_help = 'timm model name (hub weights, needs a network once) or tf_efficientnet_lite0/1/2 (offline; default: %(default)s)'
     t = sub.add_parser('train', help='train a model (by default the best measured: fusion on Lite2 at 320 px) and write a model directory',

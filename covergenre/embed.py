@@ -294,11 +294,12 @@ class OnnxEngine:
     "Vectors of preprocessed batches from an `.onnx` file of `export_onnx`, run by ONNX Runtime on the CPU (no torch needed)."
     name = 'onnx'
     def __init__(self, file, # an `.onnx` file written by `export_onnx`
-                 threads:int|None=None, # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+                 threads:int|None=None, # intra-op threads (default: torch's count if torch is loaded, else `OMP_NUM_THREADS` if set, as Ray sets it for each worker, else ONNX Runtime's)
                  data:bytes|None=None): # the file's bytes, if already read (and checked: `load_model` does); else read here
         import onnxruntime as ort
         opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
         if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
+        if threads is None and os.environ.get('OMP_NUM_THREADS', '').isdigit(): threads = int(os.environ['OMP_NUM_THREADS'])
         if threads: opts.intra_op_num_threads = threads
         self.file = Path(file)
         self.data = self.file.read_bytes() if data is None else data  # what runs, byte for byte: what a model directory keeps
@@ -402,6 +403,10 @@ def _decode_batch(paths:list, prep:dict) -> tuple[np.ndarray, list[str]]:
         except CoverError as e: reasons.append(e.reason)
     return x,reasons
 
+def _workers(workers:int|None, n:int, batch_size:int) -> int:
+    "Decoding threads: `workers`, or by default one per CPU (at most 4) when there is more than one batch, else none."
+    return (min(4, os.cpu_count() or 1) if workers is None else workers) if n > batch_size else 0
+
 def _batches(paths:list, prep:dict, batch_size:int, workers:int):
     "`_decode_batch` of each `batch_size` of `paths` in order, decoded in `workers` threads up to `workers + 1` batches ahead (none: here, one by one)."
     starts = iter(range(0, len(paths), batch_size))
@@ -450,8 +455,7 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
     def compute(rows):
         "(row, vector, None) or (row, None, reason) for each of `rows` (the first row of each missing content), a batch at a time."
         eng = load_engine(backbone, prep, tta, device, engine) if isinstance(backbone, str) else backbone.engine
-        nw = (min(4, os.cpu_count() or 1) if num_workers is None else num_workers) if len(rows) > batch_size else 0
-        for b,(x,reasons) in enumerate(_batches([paths[i] for i in rows], prep, batch_size, nw)):
+        for b,(x,reasons) in enumerate(_batches([paths[i] for i in rows], prep, batch_size, _workers(num_workers, len(rows), batch_size))):
             batch = rows[b*batch_size:(b+1)*batch_size]
             ok = [k for k,r in enumerate(reasons) if not r]
             f = dict(zip(ok, eng(x[ok] if len(ok) < len(x) else x))) if ok else {}
@@ -498,9 +502,17 @@ class Embedder:
         return transform_cover(im, self.preprocessing)
 
     def __call__(self, items, # paths or PIL images
-                 batch_size:int=32) -> tuple[np.ndarray, dict[int, str]]:
+                 batch_size:int=32, # covers per forward pass
+                 workers:int|None=None, # threads that decode paths ahead of the engine (default: as `embed`; 0: in turn)
+                ) -> tuple[np.ndarray, dict[int, str]]:
         "A (len(items), dim) float32 matrix, zero rows for unreadable items, and {position: reason} for those."
         X,errors = np.zeros((len(items), self.dim), np.float32),{}
+        if all(isinstance(i, (str, Path)) for i in items):  # the decoder of `embed`: the same arrays as `_array`
+            for b,(x,reasons) in enumerate(_batches(list(items), self.preprocessing, batch_size, _workers(workers, len(items), batch_size))):
+                ok = [k for k,r in enumerate(reasons) if not r]
+                errors.update({b*batch_size + k: r for k,r in enumerate(reasons) if r})
+                if ok: X[[b*batch_size + k for k in ok]] = self.engine(x[ok] if len(ok) < len(x) else x)
+            return X,errors
         for b in range(0, len(items), batch_size):
             xs,rows = [],[]
             for i in range(b, min(b + batch_size, len(items))):

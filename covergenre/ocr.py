@@ -16,7 +16,7 @@ from .store import ContentCache, compute_missing, default_cache_dir, file_sha256
 
 # %% auto #0
 __all__ = ['OCR_SIZE', 'DET_SIZE', 'RAW_MIN_CONF', 'MIN_CONF', 'Fragment', 'ocr_engine', 'ocr_key', 'ocr_image', 'sort_fragments',
-           'draw_fragments', 'is_junk', 'clean_fragments', 'CoverText', 'read_text']
+           'draw_fragments', 'is_junk', 'clean_fragments', 'CoverText', 'read_one', 'read_text']
 
 # %% ../nbs/04_ocr.ipynb #da3c230e
 OCR_SIZE = 480        # long side of the cover, in pixels, that fragments are cut from for recognition
@@ -126,6 +126,7 @@ def _image_key(im:Image.Image) -> str:
 def _key_or_error(src) -> tuple[str|None, str|None]:
     if isinstance(src, Image.Image): return _image_key(src), None
     try: return file_sha256(src), None
+    except FileNotFoundError: return None, f'{src}: file not found'  # as `load_cover` and `embed` say it
     except IsADirectoryError: return None, f'{src}: is a folder, not an image file'
     except OSError as e: return None, f'{src}: cannot read file ({e.strerror or e})'
 
@@ -148,6 +149,16 @@ def _map_ordered(f, items, n:int):
         while q: yield q.popleft().result()
     finally: ex.shutdown(wait=False, cancel_futures=True)
 
+def read_one(engine, # an engine from `ocr_engine`
+             src, # an image file or a PIL image
+             size:int=OCR_SIZE, # long side, in pixels, fragments are cut from
+             name:str|None=None, # what to call an image given in memory in a reason
+            ) -> tuple[list|None, str|None]:
+    "(fragments, None) as the cache keeps them (before `clean_fragments`), or (None, 'file: reason') for a cover that cannot be read."
+    try: return ocr_image(engine, src if isinstance(src, Image.Image) else load_cover(src), size),None
+    except CoverError as e: return None,str(e)
+    except Exception as e: return None,f'{src if isinstance(src, str) else name or "image"}: OCR failed ({type(e).__name__}: {e})'
+
 def _is_fragments(v) -> bool:
     "True for a cached OCR result: a list of (box of 4 points, text, confidence)."
     return isinstance(v, list) and all(isinstance(f, list) and len(f) == 3 and isinstance(f[1], str) for f in v)
@@ -169,10 +180,7 @@ def read_text(covers, # a CoverSet, folder or CSV; or a list of image files and/
     n_par = n_threads or min(4, os.cpu_count() or 1)
     def one(i, engine):
         "(position, fragments, None) or (position, None, reason)."
-        src = srcs[i]
-        try: return i,ocr_image(engine, src if isinstance(src, Image.Image) else load_cover(src), size),None
-        except CoverError as e: return i,None,str(e)
-        except Exception as e: return i,None,f'{src if isinstance(src, str) else f"image #{i}"}: OCR failed ({type(e).__name__}: {e})'
+        return i,*read_one(engine, srcs[i], size, f'image #{i}')
     def compute(positions):
         "`one` for each of `positions` (the first of each missing content): one engine with `n_par` threads for a single cover, else `n_par` one-thread engines in parallel."
         if n_par == 1 or len(positions) == 1:

@@ -1,4 +1,4 @@
-"""Embedding and tagging on a Ray cluster: the per-batch code of the local path in an actor pool, paths from folders, CSVs or Parquet, Parquet shards keyed by content hash that a rerun skips.
+"""Embedding, OCR and tagging on a Ray cluster: the per-batch code of the local path in an actor pool, paths from folders, CSVs or Parquet, Parquet shards keyed by content hash that a rerun skips.
 
 Docs: https://covergenre.github.io/covergenre/scale.html.md"""
 
@@ -6,16 +6,17 @@ Docs: https://covergenre.github.io/covergenre/scale.html.md"""
 
 # %% ../nbs/08b_scale.ipynb #edfc8cc2
 from __future__ import annotations
-import hashlib, json, os, time, warnings
+import hashlib, json, os, sys, time, warnings
 from pathlib import Path
+from typing import Callable
 import numpy as np
 from .catalogue import CatalogueError, catalogue_paths, model_id, tag_rows, TAG_COLUMNS
 from .store import OutputError, atomic_write, atomic_write_text, check_output_folder, file_sha256
 
 # %% auto #0
 __all__ = ['MARKER', 'SCALE_FORMAT', 'KEYS', 'ScaleError', 'scale_paths', 'open_output', 'shard_files', 'write_shard',
-           'read_output', 'read_tags', 'read_embeddings', 'ray_init', 'EmbedBatch', 'TagBatch', 'ray_embed',
-           'ray_predict']
+           'read_output', 'read_tags', 'read_embeddings', 'ray_init', 'EmbedBatch', 'OcrBatch', 'TagBatch', 'ray_embed',
+           'ray_predict', 'ray_ocr', 'read_ocr', 'ocr_to_cache']
 
 # %% ../nbs/08b_scale.ipynb #7aaf2893
 class ScaleError(ValueError):
@@ -58,13 +59,15 @@ def _hash_batch(batch): # a pyarrow Table with a `path` column
 # %% ../nbs/08b_scale.ipynb #63521478
 MARKER = 'covergenre-scale.json'  # what an output folder holds: its kind and what made it
 SCALE_FORMAT = 1
-KEYS = dict(embeddings=('sha256',), tags=('path', 'sha256'))  # what identifies a row of each kind
+KEYS = dict(embeddings=('sha256',), tags=('path', 'sha256'), text=('sha256',))  # what identifies a row of each kind
 
 def _schema(kind:str, dim:int=0):
     "The Parquet schema of a kind's rows (fixed, so that every shard has the same, whatever its rows hold)."
     import pyarrow as pa
     if kind == 'embeddings':
         return pa.schema([('sha256', pa.string()), ('path', pa.string()), ('vector', pa.list_(pa.float32(), dim)), ('error', pa.string())])
+    if kind == 'text':  # fragments as the OCR cache keeps them: JSON of [[box, text, confidence], ...]
+        return pa.schema([('sha256', pa.string()), ('path', pa.string()), ('fragments', pa.string()), ('error', pa.string())])
     top = pa.list_(pa.struct([('genre', pa.string()), ('p', pa.float64())]))
     return pa.schema([('path', pa.string()), ('sha256', pa.string()), ('genre', pa.string()), ('confidence', pa.float64()),
                       ('top', top), ('error', pa.string()), ('model', pa.string())])
@@ -75,7 +78,7 @@ def _marker(d) -> dict|None:
     return m if isinstance(m, dict) and m.get('kind') in KEYS else None
 
 def _what(m:dict) -> str:
-    return f"embeddings of {m.get('backbone')} ({m.get('cache_key')})" if m.get('kind') == 'embeddings' else f"tags of model {m.get('model')}"
+    return dict(embeddings=f"embeddings of {m.get('backbone')} ({m.get('cache_key')})", text=f"text read with {m.get('ocr')}").get(m.get('kind'), f"tags of model {m.get('model')}")
 
 def open_output(out, # the folder to write: new, empty, or one an earlier run of the same kind and settings wrote
                 identity:dict, # `kind` ('embeddings' or 'tags') and what made the rows (backbone and cache key, or model id)
@@ -175,15 +178,18 @@ def _pool(cpus_per_actor:float, actors:int|None, n_batches:int) -> tuple[int, fl
 
 # %% ../nbs/08b_scale.ipynb #4b0d1178
 def _threads(n:float):
-    import torch
-    torch.set_num_threads(max(1, int(n)))
+    "Engine threads of this actor: its CPUs, through `OMP_NUM_THREADS` (read by `OnnxEngine` and by torch when imported); torch's count if it is loaded already."
+    os.environ['OMP_NUM_THREADS'] = str(max(1, int(n)))
+    if (torch := sys.modules.get('torch')) is not None: torch.set_num_threads(max(1, int(n)))
 
 class EmbedBatch:
     "A Ray actor's work for `ray_embed`: an `Embedder` loaded once; a batch of (path, sha256) rows -> (sha256, path, vector, error) rows."
     def __init__(self, backbone:str, prep:dict, tta:bool=False, device:str|None=None, engine:str|None=None,
-                 threads:float=1, batch_size:int=32):
-        from covergenre.embed import Embedder
+                 threads:float=1, batch_size:int=32,
+                 graph:bytes|None=None): # the backbone's ONNX graph, from the driver: then the actor needs neither timm nor torch
+        from covergenre.embed import Embedder, OnnxEngine
         _threads(threads)
+        if graph is not None: engine = OnnxEngine(f'{backbone}.onnx', int(threads), data=graph)
         self.embedder,self.batch_size = Embedder(backbone, prep=prep, tta=tta, device=device, engine=engine),batch_size
 
     def __call__(self, batch): # a pyarrow Table: path, sha256
@@ -194,6 +200,22 @@ class EmbedBatch:
         vec = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(X, np.float32).reshape(-1)), X.shape[1], mask=pa.array(bad))
         return pa.Table.from_arrays([batch.column('sha256').cast(pa.string()), batch.column('path').cast(pa.string()), vec, pa.array([errors.get(i) for i in range(len(paths))], pa.string())],
                                     schema=_schema('embeddings', X.shape[1]))
+
+class OcrBatch:
+    "A Ray actor's work for `ray_ocr`: an OCR engine loaded once; a batch of (path, sha256) rows -> (sha256, path, fragments, error) rows."
+    def __init__(self, size:int, det_size:int, threads:float=1, device:str|None=None):
+        from covergenre.ocr import ocr_engine
+        _threads(threads)
+        self.engine,self.size = ocr_engine(min(det_size, size), max(1, int(threads))),size
+
+    def __call__(self, batch): # a pyarrow Table: path, sha256
+        import pyarrow as pa
+        from covergenre.ocr import read_one
+        paths = batch.column('path').to_pylist()
+        frags,errors = zip(*(read_one(self.engine, p, self.size) for p in paths)) if paths else ((), ())
+        return pa.Table.from_arrays([batch.column('sha256').cast(pa.string()), batch.column('path').cast(pa.string()),
+                                     pa.array([None if f is None else json.dumps(f) for f in frags], pa.string()), pa.array(errors, pa.string())],
+                                    schema=_schema('text'))
 
 class _Loaded:
     "A loaded model as `tag_rows` asks for it: `covers_proba` answered by `predict_proba` (the model's own backbone and OCR, loaded once)."
@@ -238,9 +260,9 @@ def _blocks(df, size:int) -> list:
     "`df` cut into DataFrames of `size` rows: the blocks Ray Data starts from (one batch each)."
     return [df.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(df), size)] or [df]
 
-def _run(kind:str, inputs, out, identity:dict, batch_class, kwargs:dict, batch_size:int, shard_rows:int, actors:int|None,
+def _run(kind:str, inputs, out, identity:dict, batch_class, kwargs:dict|Callable, batch_size:int, shard_rows:int, actors:int|None,
          cpus_per_actor:float, retries:int, copy_rows=None) -> dict:
-    "Hash, skip what `out` holds, compute the rest in an actor pool of `batch_class(**kwargs)`, write shards; a summary."
+    "Hash, skip what `out` holds, compute the rest in an actor pool of `batch_class(**kwargs)` (or of `kwargs(gpus)`: built only if there is work), write shards; a summary."
     import pandas as pd
     from filelock import FileLock, Timeout
     ray,t = _ray(),time.perf_counter()
@@ -263,7 +285,7 @@ def _run(kind:str, inputs, out, identity:dict, batch_class, kwargs:dict, batch_s
         if len(todo):
             n_actors,cpus,gpus = _pool(cpus_per_actor, actors, -(-len(todo)//batch_size))
             sink = _shard_sink(out, kind, shard_rows)
-            kw = dict(kwargs, threads=cpus, device='cuda' if gpus else 'cpu')
+            kw = dict(kwargs(gpus) if callable(kwargs) else kwargs, threads=cpus, device='cuda' if gpus else 'cpu')
             # Ray 2.60 warns that such remote arguments go in 2.64, whose Ray Data restarts and retries without limit by default
             remote = dict(max_restarts=-1, max_task_retries=retries) if tuple(map(int, ray.__version__.split('.')[:2])) < (2, 64) else {}
             with warnings.catch_warnings():
@@ -280,7 +302,7 @@ def _run(kind:str, inputs, out, identity:dict, batch_class, kwargs:dict, batch_s
         mine = rows[rows.sha256.isin(set(ok.sha256))]
         failed = int(mine.error.notna().sum())
     finally: lock.release()
-    return dict(n=len(paths), before=int(ok.sha256.isin(have).sum()) if kind == 'embeddings' else int(len(ok.merge(done, on=['path', 'sha256']))),
+    return dict(n=len(paths), before=int(ok.sha256.isin(have).sum()) if kind != 'tags' else int(len(ok.merge(done, on=['path', 'sha256']))),
                 computed=int(computed), copied=copied, failed=failed, unreadable=unreadable, problems=problems,
                 seconds=round(time.perf_counter() - t, 2), out=str(out), shards=len(shard_files(out)))
 
@@ -290,7 +312,7 @@ def ray_embed(inputs, # image files, folders, CSVs or Parquet files with a `path
               backbone:str|None=None, # as in `embed` (default: `DEFAULT_BACKBONE`)
               image_size:int|None=None, crop_pct:float|None=None, tta:bool=False, features:str='pooled', # as in `embed`
               engine:str|None=None, # as in `embed` (ONNX Runtime on CPUs; PyTorch on GPUs)
-              batch_size:int=64, # covers per actor call
+              batch_size:int=256, # covers per actor call (decoded and run 32 at a time)
               shard_rows:int=4096, # rows per shard at least (Ray gathers blocks to this size; the last shard may be smaller)
               actors:int|None=None, # actors in the pool (default: one per GPU, else CPUs / `cpus_per_actor`)
               cpus_per_actor:float=1, # CPUs (and engine threads) of each actor
@@ -304,8 +326,15 @@ def ray_embed(inputs, # image files, folders, CSVs or Parquet files with a `path
     bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct, features)
     dim = sum(prep.get('blocks') or [skel.num_features])
     identity = dict(kind='embeddings', backbone=bid, preprocessing=prep, tta=tta, cache_key=cache_key(bid, prep, tta), dim=dim)
-    return _run('embeddings', inputs, out, identity, batch_class, dict(backbone=backbone, prep=prep, tta=tta, engine=engine, batch_size=min(32, batch_size)),
-                batch_size, shard_rows, actors, cpus_per_actor, retries)
+    def actor_kwargs(gpus:float) -> dict:
+        "What each actor is built from; on CPUs the driver's ONNX graph (the cached export), so that actors import neither timm nor torch."
+        kw = dict(backbone=backbone, prep=prep, tta=tta, engine=engine, batch_size=min(32, batch_size))
+        if not gpus and engine != 'torch':
+            from covergenre.embed import OnnxEngine, load_engine
+            eng = load_engine(backbone, prep, tta, 'cpu', engine)
+            if isinstance(eng, OnnxEngine): kw['graph'] = eng.data
+        return kw
+    return _run('embeddings', inputs, out, identity, batch_class, actor_kwargs, batch_size, shard_rows, actors, cpus_per_actor, retries)
 
 # %% ../nbs/08b_scale.ipynb #7351b83d
 def _copy_rows(out:Path, ok, done) -> int:
@@ -323,7 +352,7 @@ def ray_predict(model, # a model directory (or a `CoverModel` read from one): ev
                 out, # the output folder (made; an earlier run's folder for the same model is resumed)
                 min_confidence:float=0., # under this, the genre is `UNCERTAIN`
                 top_k:int=3, # genres in `top`
-                batch_size:int=64, # covers per actor call
+                batch_size:int=256, # covers per actor call
                 shard_rows:int=4096, # rows per shard at least
                 actors:int|None=None, # actors in the pool (default: one per GPU, else CPUs / `cpus_per_actor`)
                 cpus_per_actor:float=1, # CPUs (and engine threads) of each actor
@@ -339,3 +368,40 @@ def ray_predict(model, # a model directory (or a `CoverModel` read from one): ev
     return _run('tags', inputs, out, dict(kind='tags', model=model_id(m)), batch_class,
                 dict(model_dir=str(Path(path).resolve()), min_confidence=min_confidence, top_k=top_k),
                 batch_size, shard_rows, actors, cpus_per_actor, retries, copy_rows=_copy_rows)
+
+# %% ../nbs/08b_scale.ipynb #908840a7
+def ray_ocr(inputs, # image files, folders, CSVs or Parquet files with a `path` column, list files
+            out, # the output folder (made; an earlier run's folder for the same setting is resumed)
+            size:int|None=None, # long side covers are scaled to for OCR (default: `OCR_SIZE`)
+            det_size:int|None=None, # long side the text detector works at (default: `DET_SIZE`)
+            batch_size:int=64, # covers per actor call
+            shard_rows:int=4096, # rows per shard at least
+            actors:int|None=None, # actors in the pool (default: CPUs / `cpus_per_actor`)
+            cpus_per_actor:float=1, # CPUs (and OCR threads) of each actor
+            retries:int=3, # times a batch is tried again after its actor died
+            batch_class=OcrBatch, # the actor class
+           ) -> dict:
+    "Read the text of every cover `inputs` name on the Ray cluster (`ray_init`) into Parquet shards keyed by content; a summary (n, before, computed, failed, ...)."
+    from covergenre.ocr import OCR_SIZE, DET_SIZE, ocr_key
+    size,det_size = size or OCR_SIZE,det_size or DET_SIZE
+    return _run('text', inputs, out, dict(kind='text', ocr=ocr_key(size, det_size)), batch_class, dict(size=size, det_size=det_size),
+                batch_size, shard_rows, actors, cpus_per_actor, retries)
+
+def read_ocr(out) -> tuple[dict, dict]:
+    "{sha256: fragments} of a folder of `ray_ocr` (lists of [box, text, confidence], as the OCR cache holds them), and {sha256: reason} of covers that could not be read."
+    df = read_output(out)
+    if _marker(out)['kind'] != 'text': raise OutputError(f'{out}: holds {_what(_marker(out))}, not text')
+    ok = df.error.isna().to_numpy()
+    return dict(zip(df.sha256[ok], map(json.loads, df.fragments[ok]))),dict(zip(df.sha256[~ok], df.error[~ok]))
+
+def ocr_to_cache(out, # a folder of `ray_ocr`
+                 cache_dir=None, # the OCR cache to fill (default: `default_cache_dir()`)
+                ) -> int:
+    "Put the fragments of `out` that the local OCR cache lacks into it, under the folder's OCR key; how many were added."
+    from covergenre.store import ContentCache, default_cache_dir
+    frags,_ = read_ocr(out)
+    cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, _marker(out)['ocr'], 'json')
+    have = cache.load()
+    new = {k: v for k,v in frags.items() if k not in have}
+    cache.add(new)
+    return len(new)
