@@ -39,7 +39,7 @@ for name,flags in specs.items():
         print(f'trained {name} in {time.perf_counter() - t:.0f} s -> {d}')
     cfg = json.loads((d/'config.json').read_text())
     print(f"  {name}: {cfg['backbone']} at {cfg['preprocessing']['input_size'][-1]} px, {cfg['preprocessing'].get('features', 'pooled')} features, "
-          f"graph in the model directory: {'graph' in cfg}")
+          f"graph in the model directory: {'graph' in cfg}" + (f", sentence model's graph too: {'text_graph' in cfg}" if 'text' in cfg else ''))
 
 def wall(cmd) -> float:
     t = time.perf_counter(); r = subprocess.run(cmd, capture_output=True, text=True); dt = time.perf_counter() - t

@@ -21,11 +21,11 @@ from .store import atomic_write, check_output_folder, replace_folder
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'DEFAULT_METHOD', 'BEST_BACKBONE', 'BEST_SIZE', 'FAST', 'EXACT_BELOW', 'IVF_CODES', 'MMAP_ABOVE',
-           'METHODS', 'MAX_INPUT_SIZE', 'GRAPH_FILE', 'MAX_GRAPH_BYTES', 'PREDICT_NEVER_IMPORTS', 'ModelError',
-           'ivf_size', 'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method', 'register_method',
-           'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier', 'fusion_classifier',
-           'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model', 'train_model',
-           'check_config', 'load_model', 'import_guard', 'graph_config', 'load_graph']
+           'METHODS', 'MAX_INPUT_SIZE', 'GRAPH_FILE', 'TEXT_GRAPH_FILE', 'MAX_GRAPH_BYTES', 'PREDICT_NEVER_IMPORTS',
+           'ModelError', 'ivf_size', 'CoverIndex', 'CoverModel', 'is_model_dir', 'check_model_out', 'Method',
+           'register_method', 'ClassifierInputs', 'knn_classifier', 'probe_classifier', 'svm_classifier',
+           'fusion_classifier', 'EmbeddingModel', 'EmbeddingMethod', 'FinetunedModel', 'FinetuneMethod', 'fit_model',
+           'train_model', 'check_config', 'load_model', 'import_guard', 'graph_config', 'load_graph', 'load_text_graph']
 
 # %% ../nbs/08_model.ipynb #f15e9be8
 MODEL_FORMAT = 2  # 1: written before the classifiers had one save format (a fusion's type was 'fusion'); still read
@@ -411,9 +411,10 @@ class EmbeddingModel(CoverModel):
                  embedder, # a `covergenre.embed.Embedder` with the training preprocessing
                  text=None, # a `covergenre.textfeatures.TextFeaturizer`, for methods that read text
                  index:CoverIndex|None=None, path=None,
-                 graph:bytes|None=None): # the ONNX graph of the backbone (`Embedder.graph`), written into the model directory
+                 graph:bytes|None=None, # the ONNX graph of the backbone (`Embedder.graph`), written into the model directory
+                 text_graph:bytes|None=None): # the ONNX graph of the sentence model (`SentenceOnnx.data`), written there too
         super().__init__(config, index, path)
-        self.classifier,self.embedder,self.text,self.graph = classifier,embedder,text,graph
+        self.classifier,self.embedder,self.text,self.graph,self.text_graph = classifier,embedder,text,graph,text_graph
 
     def _pooled(self, X:np.ndarray) -> np.ndarray:
         "The pooled embedding in rows of `inputs`: the image part, or of style features their last block."
@@ -457,6 +458,7 @@ class EmbeddingModel(CoverModel):
         from covergenre.classify import save_classifier
         save_classifier(self.classifier, d, **{k: v for k,v in self.config.items() if k not in ('classifier', 'classes')} | {'format': MODEL_FORMAT})
         if self.graph is not None and 'graph' in self.config: atomic_write(d/GRAPH_FILE, lambda tmp: tmp.write_bytes(self.graph))
+        if self.text_graph is not None and 'text_graph' in self.config: atomic_write(d/TEXT_GRAPH_FILE, lambda tmp: tmp.write_bytes(self.text_graph))
         if self.index is not None: self.index.save(d)
 
 # %% ../nbs/08_model.ipynb #e3b7a1c4
@@ -503,15 +505,16 @@ class EmbeddingMethod(Method):
                            skipped=[[str(p), r] for p,r in skipped], lost_genres=lost, **extra)
         enc = Embedder(backbone, prep=emb.preprocessing, tta=tta, device=device)
         if (graph := enc.graph()) is not None: cfg['graph'] = graph_config(graph, emb.preprocessing, enc.dim)
+        if (text_graph := _text_graph(tf)) is not None: cfg['text_graph'] = _file_config(TEXT_GRAPH_FILE, text_graph)
         cfg |= dict(classifier=settings, classes=classes)  # as config.json will say
         index = CoverIndex(data.X[:, d - emb.blocks[-1]:d], [str(Path(p).resolve()) for p in data.paths], data.genres)  # the pooled embedding
-        return EmbeddingModel(cfg, clf, enc, self._featurizer(cfg), index, graph=graph)
+        return EmbeddingModel(cfg, clf, enc, self._featurizer(cfg), index, graph=graph, text_graph=text_graph)
 
-    def _featurizer(self, cfg:dict):
-        "The text featurizer of a model of this method whose config is `cfg` (None for methods that read no text)."
+    def _featurizer(self, cfg:dict, sentence_file=None):
+        "The text featurizer of a model of this method whose config is `cfg` (None for methods that read no text); `sentence_file`: its sentence model's graph."
         if not self.text: return None
         from covergenre.textfeatures import TextFeaturizer
-        return TextFeaturizer.from_config(cfg['text'])
+        return TextFeaturizer.from_config(cfg['text'], sentence_file=sentence_file)
 
     def load(self, path:Path, config:dict, index:CoverIndex|None, device:str|None=None) -> EmbeddingModel:
         "The model whose directory `path` holds `config`: backbone (its graph in ONNX Runtime on the CPU, if the directory has one), text featurizer and classifier."
@@ -521,7 +524,9 @@ class EmbeddingMethod(Method):
         graph = load_graph(path, config) if 'graph' in config else None  # checked even where PyTorch runs instead (CUDA)
         if graph is not None and str(device or default_device()).split(':')[0] == 'cpu': enc = Embedder(config['backbone'], engine=graph)
         else: enc = Embedder(config['backbone'], prep=config['preprocessing'], tta=config.get('tta', False), device=device)  # no graph: built by name (timm, torch)
-        return EmbeddingModel(config, load_classifier(path), enc, self._featurizer(config), index, path, graph=None if graph is None else graph.data)
+        text_graph = load_text_graph(path, config) if self.text and 'text_graph' in config else None  # else the cached export (made once, with torch)
+        return EmbeddingModel(config, load_classifier(path), enc, self._featurizer(config, text_graph), index, path,
+                              graph=None if graph is None else graph.data, text_graph=None if text_graph is None else text_graph.data)
 
 register_method(EmbeddingMethod('knn', 'pooled', False, knn_classifier))
 register_method(EmbeddingMethod('probe', 'pooled', False, probe_classifier))
@@ -657,9 +662,17 @@ def check_config(cfg, # the parsed config.json of a model directory
     if prep.get('crop_pct') is not None: _need(prep, 'crop_pct', (int, float), f'{where}: preprocessing', lambda v: 0 < v <= 1, 'a share in (0, 1]')
     if prep.get('blocks') is not None:
         _need(prep, 'blocks', list, f'{where}: preprocessing', lambda v: v and all(isinstance(b, int) and 0 < b <= 1 << 16 for b in v), 'block sizes')
+    if cfg.get('text') is not None:  # the settings of the text featurizer (methods that read text)
+        txt,w = _need(cfg, 'text', dict, where),f'{where}: text'
+        _need(txt, 'min_conf', (int, float), w, lambda v: 0 <= v <= 1, 'a confidence from 0 to 1')
+        _need(txt, 'size', int, w, _side, f'16 to {MAX_INPUT_SIZE} pixels')
+        if 'det_size' in txt: _need(txt, 'det_size', int, w, _side, f'16 to {MAX_INPUT_SIZE} pixels')
+        _need(txt, 'sentences', bool, w)
+        if 'ngrams' in txt: _need(txt, 'ngrams', int, w, lambda v: 0 <= v <= 24, '0 to 24 bits of hashed n-grams')
     clf = _need(cfg, 'classifier', dict, where)
     _need(clf, 'type', str, f'{where}: classifier', lambda v: v in CLASSIFIERS, f'one of {", ".join(sorted(CLASSIFIERS))}')
     if 'graph' in cfg: _check_graph_config(cfg, where)
+    if 'text_graph' in cfg: _check_file_config(cfg, 'text_graph', TEXT_GRAPH_FILE, where)
     return cfg
 
 def load_model(path, # a model directory written by `CoverModel.save` or `train_model`
@@ -711,6 +724,7 @@ def check(self:CoverModel):
 
 # %% ../nbs/08_model.ipynb #cc7beab0
 GRAPH_FILE = 'backbone.onnx'  # the ONNX graph of an embedding model's backbone, in its model directory
+TEXT_GRAPH_FILE = 'text.onnx'  # the ONNX graph of the sentence model, in the directory of a model that reads text
 MAX_GRAPH_BYTES = 1 << 30  # the largest graph a model directory may hold (the packaged backbones' are 13 to 24 MB)
 PREDICT_NEVER_IMPORTS = ('torch', 'torchvision', 'timm', 'fastai', 'sklearn', 'scipy', 'transformers', 'sentence_transformers')  # not imported by `load_model` + predicting with knn, probe, svm
 
@@ -725,20 +739,35 @@ def import_guard(blocked=PREDICT_NEVER_IMPORTS) -> str:
 
 def _tensor(name:str, shape:list) -> dict: return dict(name=name, shape=shape, dtype='float32')
 
+def _file_config(name:str, data:bytes) -> dict:
+    "What config.json says of a file of the model directory it is checked by: name, size, SHA-256."
+    return dict(file=name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+def _text_graph(tf) -> bytes|None:
+    "The sentence model's graph a model with text featurizer `tf` carries: the ONNX engine's, if that is the one running (else none: the directory then needs torch)."
+    if tf is None or not tf.sentences: return None
+    from covergenre.textfeatures import SentenceOnnx, sentence_engine
+    eng = sentence_engine(tf.device, tf.engine, tf.sentence_file)
+    return eng.data if isinstance(eng, SentenceOnnx) else None
+
 def graph_config(data:bytes, # the serialised graph (`Embedder.graph`)
                  prep:dict, # the model's `preprocessing`
                  dim:int, # width of the vectors it gives
                 ) -> dict:
     "What config.json says of the graph: file, size, SHA-256, and the input and output it has (the batch axis named `batch`)."
-    return dict(file=GRAPH_FILE, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                input=_tensor('covers', ['batch', *prep['input_size']]), output=_tensor('vectors', ['batch', dim]))
+    return _file_config(GRAPH_FILE, data) | dict(input=_tensor('covers', ['batch', *prep['input_size']]), output=_tensor('vectors', ['batch', dim]))
+
+def _check_file_config(cfg:dict, key:str, name:str, where) -> dict:
+    "config.json's description of a file (`_file_config`) under `key`, checked: the file name `name`, a bounded size, a SHA-256."
+    g,w = _need(cfg, key, dict, where),f'{where}: {key}'
+    _need(g, 'file', str, w, lambda v: v == name, repr(name))
+    _need(g, 'bytes', int, w, lambda v: 0 < v <= MAX_GRAPH_BYTES, f'a size of 1 to {MAX_GRAPH_BYTES:,} bytes')
+    _need(g, 'sha256', str, w, lambda v: len(v) == 64 and all(c in '0123456789abcdef' for c in v), 'a SHA-256 in hex')
+    return g
 
 def _check_graph_config(cfg:dict, where):
     "config.json's `graph`, checked: the file name, a bounded size, a SHA-256, the input of the preprocessing and an output of a sane width."
-    g,w,prep = _need(cfg, 'graph', dict, where),f'{where}: graph',cfg['preprocessing']
-    _need(g, 'file', str, w, lambda v: v == GRAPH_FILE, repr(GRAPH_FILE))
-    _need(g, 'bytes', int, w, lambda v: 0 < v <= MAX_GRAPH_BYTES, f'a size of 1 to {MAX_GRAPH_BYTES:,} bytes')
-    _need(g, 'sha256', str, w, lambda v: len(v) == 64 and all(c in '0123456789abcdef' for c in v), 'a SHA-256 in hex')
+    g,w,prep = _check_file_config(cfg, 'graph', GRAPH_FILE, where),f'{where}: graph',cfg['preprocessing']
     _need(g, 'input', dict, w, lambda v: v == _tensor('covers', ['batch', *prep['input_size']]), f"{_tensor('covers', ['batch', *prep['input_size']])} (the preprocessing's input size)")
     blocks = prep.get('blocks')
     _need(g, 'output', dict, w, lambda v: v.get('name') == 'vectors' and v.get('dtype') == 'float32' and isinstance(s := v.get('shape'), list) and len(s) == 2
@@ -746,12 +775,9 @@ def _check_graph_config(cfg:dict, where):
           + (f' with dim {sum(blocks)} (the sum of the blocks)' if blocks else ''))
     _need(cfg, 'backbone_id', str, where)
 
-def load_graph(path, # a model directory whose config.json describes a graph
-               cfg:dict, # its config.json, checked by `check_config`
-              ):
-    "The `OnnxEngine` of the directory's graph, checked before ONNX Runtime reads it (size, SHA-256) and after (input, output, what it was exported for); else a one-line `ModelError`."
-    from covergenre.embed import OnnxEngine
-    g = cfg['graph']; f = Path(path)/g['file']
+def _read_checked(path, g:dict) -> tuple[Path, bytes]:
+    "The file config.json describes as `g` (`_file_config`, checked) and its bytes, read only if its size is in bounds, and of the SHA-256 it says; else a one-line `ModelError`."
+    f = Path(path)/g['file']
     try: size = f.stat().st_size
     except FileNotFoundError: raise ModelError(f'{f}: missing (config.json describes a graph there)') from None
     if size > MAX_GRAPH_BYTES: raise ModelError(f'{f}: {size:,} bytes is over the limit of {MAX_GRAPH_BYTES:,}')
@@ -759,6 +785,14 @@ def load_graph(path, # a model directory whose config.json describes a graph
     data = f.read_bytes()
     if (sha := hashlib.sha256(data).hexdigest()) != g['sha256']:
         raise ModelError(f"{f}: SHA-256 {sha[:16]}... does not match config.json's {g['sha256'][:16]}... (changed or damaged)")
+    return f,data
+
+def load_graph(path, # a model directory whose config.json describes a graph
+               cfg:dict, # its config.json, checked by `check_config`
+              ):
+    "The `OnnxEngine` of the directory's graph, checked before ONNX Runtime reads it (size, SHA-256) and after (input, output, what it was exported for); else a one-line `ModelError`."
+    from covergenre.embed import OnnxEngine
+    g = cfg['graph']; f,data = _read_checked(path, g)
     try: eng = OnnxEngine(f, data=data)
     except Exception as e: raise ModelError(f'{f}: not a graph covergenre exported ({_first_line(e)})') from None
     desc = lambda xs: ', '.join(f"{x.name} {['batch' if not isinstance(d, int) else d for d in x.shape]} {x.type}" for x in xs) or 'none'
@@ -767,4 +801,15 @@ def load_graph(path, # a model directory whose config.json describes a graph
             raise ModelError(f"{f}: {kind} {desc(got)}; config.json expects {want['name']} {want['shape']} float32")
     for k,v in (('backbone', cfg['backbone_id']), ('preprocessing', cfg['preprocessing']), ('tta', cfg.get('tta', False)), ('dim', g['output']['shape'][1])):
         if eng.info.get(k) != v: raise ModelError(f'{f}: exported for {k} {str(eng.info.get(k))[:80]!r}; config.json says {str(v)[:80]!r}')
+    return eng
+
+def load_text_graph(path, # a model directory whose config.json describes a sentence model's graph (`text_graph`)
+                    cfg:dict, # its config.json, checked by `check_config`
+                   ):
+    "The `SentenceOnnx` of the directory's `text.onnx`, checked before ONNX Runtime reads it (size, SHA-256) and after (what it holds); else a one-line `ModelError`."
+    from covergenre.textfeatures import SentenceOnnx
+    f,data = _read_checked(path, cfg['text_graph'])
+    try: eng = SentenceOnnx(f, data=data)
+    except Exception as e: raise ModelError(f'{f}: not a sentence model covergenre exported ({_first_line(e)})') from None
+    if eng.info.get('dim') != 384: raise ModelError(f"{f}: gives {eng.info.get('dim')}-d vectors, the text features take 384")
     return eng

@@ -6,10 +6,10 @@ Docs: https://covergenre.github.io/covergenre/textfeatures.html.md"""
 
 # %% ../nbs/04a_textfeatures.ipynb #fc8d7193
 from __future__ import annotations
-import functools, hashlib, importlib.util, json, math, re, struct, sys, tempfile, unicodedata, warnings
+import functools, hashlib, importlib.util, json, math, os, re, struct, sys, tempfile, unicodedata, warnings
 from pathlib import Path
 import numpy as np
-from .ocr import MIN_CONF, OCR_SIZE, CoverText, Fragment, ocr_key, read_text
+from .ocr import DET_SIZE, MIN_CONF, OCR_SIZE, CoverText, Fragment, ocr_key, read_text
 from .store import atomic_write, default_cache_dir
 
 # %% auto #0
@@ -172,14 +172,17 @@ class SentenceOnnx:
     "Unit-length sentence embeddings from an `.onnx` file of `export_sentence_onnx`: its own tokenizer, ONNX Runtime on the CPU, mean pooling in numpy (no torch)."
     name = 'onnx'
     def __init__(self, file, # an `.onnx` file written by `export_sentence_onnx` (the cache's, or a model directory's copy)
-                 threads:int|None=None): # intra-op threads (default: torch's thread count if torch is loaded, else ONNX Runtime's)
+                 threads:int|None=None, # intra-op threads (default: torch's thread count if torch is loaded, else `OMP_NUM_THREADS` if set, else ONNX Runtime's)
+                 data:bytes|None=None): # the file's bytes, if already read (and checked: `load_model` does); else read here
         import onnxruntime as ort
         from tokenizers import Tokenizer
         self.file = Path(file)
         opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
         if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
+        if threads is None and os.environ.get('OMP_NUM_THREADS', '').isdigit(): threads = int(os.environ['OMP_NUM_THREADS'])
         if threads: opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.file), opts, providers=['CPUExecutionProvider'])
+        self.data = self.file.read_bytes() if data is None else data  # what runs, byte for byte: what a model directory keeps
+        self.session = ort.InferenceSession(self.data, opts, providers=['CPUExecutionProvider'])
         meta = self.session.get_modelmeta().custom_metadata_map
         if 'covergenre-text' not in meta or 'tokenizer' not in meta:
             raise ValueError(f'{self.file} is not a sentence model written by covergenre.textfeatures.export_sentence_onnx')
@@ -251,12 +254,12 @@ def sentence_engine(device:str='cpu', # 'cpu', 'cuda', ...
 
 def embed_texts(texts:list[str], device:str='cpu', batch_size:int=64,
                 engine:str|None=None, # 'onnx', 'torch' or None (see `sentence_engine`)
-                file=None, # the sentence graph to run (see `sentence_engine`)
+                file=None, # the sentence graph to run (see `sentence_engine`), or a loaded `SentenceOnnx` (a model directory's)
                ) -> np.ndarray:
     "Unit-length sentence embeddings of `texts` (n, 384), float32; a zero row for an empty text."
     X = np.zeros((len(texts), 384), np.float32)
     idx = [i for i,t in enumerate(texts) if t.strip()]
-    if idx: X[idx] = sentence_engine(device, engine, file)([texts[i] for i in idx], batch_size)
+    if idx: X[idx] = (file if isinstance(file, SentenceOnnx) else sentence_engine(device, engine, file))([texts[i] for i in idx], batch_size)
     return X
 
 # %% ../nbs/04a_textfeatures.ipynb #12c50125
@@ -318,6 +321,7 @@ class TextFeaturizer:
     "Covers -> text features: OCR (`read_text`), a sentence embedding of the text and `text_signals`."
     def __init__(self, min_conf:float=MIN_CONF, # drop OCR fragments read with less confidence
                  size:int=OCR_SIZE, # long side covers are scaled to for OCR
+                 det_size:int=DET_SIZE, # long side the OCR's text detector works at (at most `size`)
                  sentences:bool=True, # include the 384-d sentence embedding (else only the cheap signals)
                  cache_dir=None, # OCR cache (default: `default_cache_dir()`); False: none
                  n_threads:int|None=None, # OCR threads
@@ -325,9 +329,9 @@ class TextFeaturizer:
                  progress:bool=False, # show a progress bar while reading
                  ngrams:int=NGRAM_BITS, # hashed n-gram counts of the text as the last columns (`ngram_counts` with these bits); 0: none
                  engine:str|None=None, # engine of the sentence model: 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (`sentence_engine`)
-                 sentence_file=None, # the sentence model's ONNX graph to run (a model directory's copy of `sentence_engine().file`); default: the cached one
+                 sentence_file=None, # the sentence model's ONNX graph to run: a file or a loaded `SentenceOnnx` (a model directory's copy); default: the cached one
                 ):
-        self.min_conf,self.size,self.sentences,self.cache_dir = min_conf,size,sentences,cache_dir
+        self.min_conf,self.size,self.det_size,self.sentences,self.cache_dir = min_conf,size,min(det_size, size),sentences,cache_dir
         self.n_threads,self.device,self.progress,self.ngrams = n_threads,device,progress,ngrams
         self.engine,self.sentence_file = engine,sentence_file
 
@@ -338,7 +342,7 @@ class TextFeaturizer:
         return ([f'sentence_{i}' for i in range(384)] if self.sentences else []) + SIGNAL_NAMES + [f'ngram_{i}' for i in range(self.ngram_dim)]
     @property
     def dim(self) -> int: return (384 if self.sentences else 0) + len(SIGNAL_NAMES) + self.ngram_dim
-    def __repr__(self): return f'TextFeaturizer({self.dim} features, min_conf={self.min_conf}, size={self.size}, ngrams={self.ngrams})'
+    def __repr__(self): return f'TextFeaturizer({self.dim} features, min_conf={self.min_conf}, size={self.size}, det_size={self.det_size}, ngrams={self.ngrams})'
 
     def transform(self, ct:CoverText) -> np.ndarray:
         "Feature rows (n, `dim`) for text already read: [sentence embedding | `text_signals` | n-gram counts]."
@@ -349,7 +353,7 @@ class TextFeaturizer:
 
     def read(self, covers) -> CoverText:
         "OCR of `covers` with this featurizer's settings."
-        return read_text(covers, min_conf=self.min_conf, size=self.size, cache_dir=self.cache_dir,
+        return read_text(covers, min_conf=self.min_conf, size=self.size, det_size=self.det_size, cache_dir=self.cache_dir,
                          n_threads=self.n_threads, progress=self.progress)
 
     def __call__(self, covers, # image files and/or PIL images, or a CoverSet
@@ -362,12 +366,12 @@ class TextFeaturizer:
 
     def config(self) -> dict:
         "JSON-able settings that rebuild this featurizer (with the names of what it uses)."
-        return dict(min_conf=self.min_conf, size=self.size, sentences=self.sentences, sentence_model=SENTENCE_MODEL,
-                    ocr=ocr_key(self.size), ngrams=self.ngrams, dim=self.dim)
+        return dict(min_conf=self.min_conf, size=self.size, det_size=self.det_size, sentences=self.sentences, sentence_model=SENTENCE_MODEL,
+                    ocr=ocr_key(self.size, self.det_size), ngrams=self.ngrams, dim=self.dim)
 
     @classmethod
     def from_config(cls, cfg:dict, **kw) -> TextFeaturizer:
-        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`, `engine`, `sentence_file`); configs written before n-grams existed have none."
-        res = cls(min_conf=cfg['min_conf'], size=cfg['size'], sentences=cfg['sentences'], ngrams=cfg.get('ngrams', 0), **kw)
+        "The featurizer `config()` described (`kw`: runtime settings such as `cache_dir`, `device`, `engine`, `sentence_file`); configs written before n-grams existed have none, and those written before `det_size` existed read with the detector at `size`."
+        res = cls(min_conf=cfg['min_conf'], size=cfg['size'], det_size=cfg.get('det_size', cfg['size']), sentences=cfg['sentences'], ngrams=cfg.get('ngrams', 0), **kw)
         if cfg.get('dim', res.dim) != res.dim: raise ValueError(f"text features have {res.dim} dimensions here, the config says {cfg['dim']}")
         return res
