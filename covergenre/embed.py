@@ -20,7 +20,7 @@ from .store import ContentCache, atomic_write, compute_missing, default_cache_di
 __all__ = ['LITE_SHA256', 'PACKAGED_BACKBONES', 'DEFAULT_BACKBONE', 'ENGINES', 'FEATURES', 'BackboneError', 'lite_weights_file',
            'convert_lite_state_dict', 'load_lite', 'create_backbone', 'backbone_id', 'preprocessing', 'make_transform',
            'transform_cover', 'cache_key', 'Embeddings', 'default_device', 'feature_module', 'TorchEngine',
-           'OnnxEngine', 'export_onnx', 'onnx_file', 'onnx_engine', 'load_engine', 'embed', 'Embedder',
+           'ort_options', 'OnnxEngine', 'export_onnx', 'onnx_file', 'onnx_engine', 'load_engine', 'embed', 'Embedder',
            'style_features', 'feature_blocks']
 
 # %% ../nbs/03_embed.ipynb #b1eb9517
@@ -290,17 +290,23 @@ class TorchEngine:
         with torch.inference_mode(), torch.autocast(self.device.type, enabled=self.device.type == 'cuda'):
             return self.module(x).float().cpu().numpy()
 
+def ort_options(threads:int|None=None): # intra-op threads (default: torch's count if torch is loaded, else `OMP_NUM_THREADS` if set, as Ray sets it for each worker, else ONNX Runtime's)
+    "ONNX Runtime session options for one covergenre engine: one inter-op thread, `threads` intra-op threads."
+    import onnxruntime as ort
+    opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
+    if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
+    if threads is None and os.environ.get('OMP_NUM_THREADS', '').isdigit(): threads = int(os.environ['OMP_NUM_THREADS'])
+    if threads: opts.intra_op_num_threads = threads
+    return opts
+
 class OnnxEngine:
     "Vectors of preprocessed batches from an `.onnx` file of `export_onnx`, run by ONNX Runtime on the CPU (no torch needed)."
     name = 'onnx'
     def __init__(self, file, # an `.onnx` file written by `export_onnx`
-                 threads:int|None=None, # intra-op threads (default: torch's count if torch is loaded, else `OMP_NUM_THREADS` if set, as Ray sets it for each worker, else ONNX Runtime's)
+                 threads:int|None=None, # intra-op threads (see `ort_options`)
                  data:bytes|None=None): # the file's bytes, if already read (and checked: `load_model` does); else read here
         import onnxruntime as ort
-        opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
-        if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
-        if threads is None and os.environ.get('OMP_NUM_THREADS', '').isdigit(): threads = int(os.environ['OMP_NUM_THREADS'])
-        if threads: opts.intra_op_num_threads = threads
+        opts = ort_options(threads)
         self.file = Path(file)
         self.data = self.file.read_bytes() if data is None else data  # what runs, byte for byte: what a model directory keeps
         self.session = ort.InferenceSession(self.data, opts, providers=['CPUExecutionProvider'])

@@ -389,9 +389,8 @@ def ray_ocr(inputs, # image files, folders, CSVs or Parquet files with a `path` 
 
 def read_ocr(out) -> tuple[dict, dict]:
     "{sha256: fragments} of a folder of `ray_ocr` (lists of [box, text, confidence], as the OCR cache holds them), and {sha256: reason} of covers that could not be read."
-    df = read_output(out)
-    if _marker(out)['kind'] != 'text': raise OutputError(f'{out}: holds {_what(_marker(out))}, not text')
-    ok = df.error.isna().to_numpy()
+    if (m := _marker(out)) is not None and m['kind'] != 'text': raise OutputError(f'{out}: holds {_what(m)}, not text')
+    df = read_output(out); ok = df.error.isna().to_numpy()
     return dict(zip(df.sha256[ok], map(json.loads, df.fragments[ok]))),dict(zip(df.sha256[~ok], df.error[~ok]))
 
 def ocr_to_cache(out, # a folder of `ray_ocr`

@@ -10,6 +10,7 @@ import functools, hashlib, importlib.util, json, math, os, re, struct, sys, temp
 from pathlib import Path
 import numpy as np
 from .ocr import DET_SIZE, MIN_CONF, OCR_SIZE, CoverText, Fragment, ocr_key, read_text
+from .embed import ort_options
 from .store import atomic_write, default_cache_dir
 
 # %% auto #0
@@ -172,15 +173,12 @@ class SentenceOnnx:
     "Unit-length sentence embeddings from an `.onnx` file of `export_sentence_onnx`: its own tokenizer, ONNX Runtime on the CPU, mean pooling in numpy (no torch)."
     name = 'onnx'
     def __init__(self, file, # an `.onnx` file written by `export_sentence_onnx` (the cache's, or a model directory's copy)
-                 threads:int|None=None, # intra-op threads (default: torch's thread count if torch is loaded, else `OMP_NUM_THREADS` if set, else ONNX Runtime's)
+                 threads:int|None=None, # intra-op threads (see `covergenre.embed.ort_options`)
                  data:bytes|None=None): # the file's bytes, if already read (and checked: `load_model` does); else read here
         import onnxruntime as ort
         from tokenizers import Tokenizer
         self.file = Path(file)
-        opts = ort.SessionOptions(); opts.inter_op_num_threads = 1
-        if threads is None and sys.modules.get('torch') is not None: threads = sys.modules['torch'].get_num_threads()
-        if threads is None and os.environ.get('OMP_NUM_THREADS', '').isdigit(): threads = int(os.environ['OMP_NUM_THREADS'])
-        if threads: opts.intra_op_num_threads = threads
+        opts = ort_options(threads)
         self.data = self.file.read_bytes() if data is None else data  # what runs, byte for byte: what a model directory keeps
         self.session = ort.InferenceSession(self.data, opts, providers=['CPUExecutionProvider'])
         meta = self.session.get_modelmeta().custom_metadata_map
