@@ -79,11 +79,10 @@ def tag_rows(model, paths:list, # absolute paths of the covers
              cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
             ):
     "Rows of tags for `paths` (dicts with `TAG_COLUMNS`), yielded a batch at a time (a list per batch)."
-    import pandas as pd
     mid,classes = model_id(model),np.array(model.classes, dtype=object)
     for b in range(0, len(paths), batch_size):
         chunk = list(paths[b:b + batch_size])
-        P,errors = model.covers_proba(CoverSet(pd.DataFrame(dict(path=chunk, genre='?'))), progress=False, cache_dir=cache_dir)
+        P,errors = model.covers_proba(chunk, progress=False, cache_dir=cache_dir)
         rows = []
         for i,p in enumerate(chunk):
             if i in errors: rows.append(dict(path=p, genre=None, confidence=None, top=[], error=errors[i], model=mid)); continue

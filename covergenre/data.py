@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import patch
 from .store import file_sha256, regular_file
@@ -115,6 +115,7 @@ def scan_covers(paths, # image files
                 n_workers:int|None=None, # threads (default: CPUs + 2, at most 8)
                ) -> pd.DataFrame:
     "A table, one row per path: `sha256`, `phash`, `width`, `height`, `mode`, `format`, `n_frames`, `error`."
+    import pandas as pd
     paths = list(paths)
     n_workers = n_workers or min(8, (os.cpu_count() or 1) + 2)
     with ThreadPoolExecutor(n_workers) as ex:
@@ -151,6 +152,7 @@ def near_duplicate_groups(phashes, # hex perceptual hashes (None for unreadable 
 # %% ../nbs/01_data.ipynb #50f5b635
 def merge_groups(*labelings) -> np.ndarray:
     "One label per row, joining rows linked through a shared label in any of `labelings` (NaN/None links nothing)."
+    import pandas as pd
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     n = len(labelings[0]); rows,cols,off = [],[],n
@@ -171,6 +173,7 @@ def grouped_split(genres, # genre per row
                   seed:int=42, # same seed, same split
                  ) -> np.ndarray:
     "Boolean mask of validation rows: stratified by genre, no group on both sides, deterministic for `seed`."
+    import pandas as pd
     from sklearn.model_selection import StratifiedGroupKFold
     if not 0 < valid_pct < 1: raise ValueError(f'valid_pct must be between 0 and 1, not {valid_pct}')
     n_splits = max(2, round(1/valid_pct))
@@ -247,6 +250,7 @@ class CoverSet:
 def _from_folder(cls, path, # a folder with one subfolder of images per genre
                 ) -> CoverSet:
     "Covers from `path/<genre>/**/<image>`."
+    import pandas as pd
     root = Path(path).expanduser()
     if not root.exists(): raise DataError(f'{root}: no such folder')
     if not root.is_dir(): raise DataError(f'{root}: not a folder (give a folder of genre folders, or a CSV file)')
@@ -262,6 +266,7 @@ def _from_folder(cls, path, # a folder with one subfolder of images per genre
 def _from_csv(cls, file, # a CSV with columns `path` (relative to the CSV), `genre`, optional `group`, `split`
              ) -> CoverSet:
     "Covers listed in a CSV file."
+    import pandas as pd
     file = Path(file).expanduser()
     if not file.is_file(): raise DataError(f'{file}: no such file')
     try: df = pd.read_csv(file, dtype={'path': str, 'genre': str, 'group': str, 'split': str})

@@ -434,7 +434,13 @@ def _sha_or_error(path) -> tuple[str|None, str|None]:
     except OSError as e: return None, f'cannot read file ({e.strerror or e})'
 
 # %% ../nbs/03_embed.ipynb #0d0c1de4
-def embed(covers, # a CoverSet, a genre-folder tree or a CSV
+def _columns(covers) -> tuple[list, list, list, list]:
+    "Paths, genres, groups and splits of `covers`: a CoverSet, a folder or a CSV; or a list of image files (no labels: None; no pandas needed)."
+    if isinstance(covers, (list, tuple)): n = len(covers); return [str(p) for p in covers],[None]*n,[None]*n,[None]*n
+    df = CoverSet.from_path(covers).df
+    return df.path.tolist(),df.genre.tolist(),df.group.tolist(),df.split.tolist()
+
+def embed(covers, # a CoverSet, a genre-folder tree or a CSV; or a list of image files (unlabelled)
           backbone=DEFAULT_BACKBONE, # timm name (hub weights), a packaged backbone (offline), or a loaded `Embedder` (its engine, preprocessing and `tta`; no timm needed)
           batch_size:int=32, # covers per forward pass
           num_workers:int|None=None, # threads that decode and transform covers ahead of the engine (default: one per CPU, at most 4)
@@ -448,14 +454,13 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
           engine:str|None=None, # 'onnx', 'torch', or None: ONNX Runtime on the CPU where it can (see `load_engine`)
          ) -> Embeddings:
     "Embed every readable cover with `backbone`, computing only what the cache lacks."
-    covers = CoverSet.from_path(covers)
+    paths,genres,groups,splits = _columns(covers)
     if not isinstance(backbone, str): bid,prep,tta,dim = backbone.backbone,backbone.preprocessing,backbone.tta,backbone.dim
     else:
         skel = _skeleton(backbone)  # weights are loaded only if something needs embedding
         bid,prep = backbone_id(backbone, skel),preprocessing(skel, image_size, crop_pct, features)
         dim = sum(prep.get('blocks') or [skel.num_features])
     cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, cache_key(bid, prep, tta), 'vectors') if cache_dir is not False else None
-    paths = covers.df.path.tolist()
     hashed = [_sha_or_error(p) for p in paths]
 
     def compute(rows):
@@ -471,12 +476,11 @@ def embed(covers, # a CoverSet, a genre-folder tree or a CSV
                                             flush_every=batch_size, progress=progress, desc=f'embedding ({bid.split("@")[0]})',
                                             valid=lambda v: v.shape == (dim,) and bool(np.isfinite(v).all()))  # a damaged cache entry is embedded again
     keep = [i for i,(sha,_) in enumerate(hashed) if sha in known]
-    df = covers.df
+    pick = lambda col: [col[i] for i in keep]
     return Embeddings(X=np.stack([known[hashed[i][0]] for i in keep]).astype(np.float32) if keep else np.zeros((0, dim), np.float32),
-                      paths=df.path.iloc[keep].tolist(), genres=df.genre.iloc[keep].tolist(),
-                      groups=df.group.iloc[keep].tolist(), splits=df.split.iloc[keep].tolist(),
+                      paths=pick(paths), genres=pick(genres), groups=pick(groups), splits=pick(splits),
                       sha256=[hashed[i][0] for i in keep], backbone=bid, preprocessing=prep,
-                      errors=[(df.path.iloc[i], errors[i]) for i in sorted(errors)], n_computed=computed)
+                      errors=[(paths[i], errors[i]) for i in sorted(errors)], n_computed=computed)
 
 # %% ../nbs/03_embed.ipynb #e8501c43
 class Embedder:

@@ -181,22 +181,22 @@ class CoverModel:
         if ok.any(): P[ok] = calibrate(P[ok], cal['weight'])
         return P
 
-    def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
-        "Uncalibrated `covers_proba`: 64 covers at a time through `_run`."
+    def _covers_proba(self, paths:list, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
+        "Uncalibrated `covers_proba` of image files: 64 covers at a time through `_run`."
         from tqdm.auto import tqdm
-        paths = list(covers.paths)
         P,errors = np.zeros((0, len(self.classes))),{}
         for b in tqdm(range(0, len(paths), 64), desc='predicting', disable=not progress, unit='batch'):
             _,p,e = self._run(paths[b:b+64])
             P = np.concatenate([P, p]); errors.update({b + i: r for i,r in e.items()})
         return P,errors
 
-    def covers_proba(self, covers, # a CoverSet, a genre-folder tree or a CSV
+    def covers_proba(self, covers, # a CoverSet, a genre-folder tree or a CSV; or a list of image files
                      progress:bool=True,
                      cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
                     ) -> tuple[np.ndarray, dict]:
         "Calibrated genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}, a batch at a time."
-        P,errors = self._covers_proba(CoverSet.from_path(covers), progress, cache_dir)
+        paths = [str(p) for p in covers] if isinstance(covers, (list, tuple)) else CoverSet.from_path(covers).df.path.tolist()
+        P,errors = self._covers_proba(paths, progress, cache_dir)
         return self.calibrated(P),errors
 
     def _write(self, d:Path):
@@ -365,11 +365,12 @@ def _grouped(covers:CoverSet, progress:bool=False) -> CoverSet:
     res.df['group'] = [f'auto-{k}' for k in near_duplicate_groups(covers.scan(progress).phash)]
     return res
 
-def _with_text(emb, text_cfg:dict|None=None, progress:bool=False, cache_dir=None):
+def _with_text(emb, tf, # a `TextFeaturizer`: a new one when training, the model's own (its sentence graph) when predicting
+               progress:bool=False, cache_dir=None):
     "`emb` with the text features of each cover beside its image vector (covers whose text cannot be read dropped), the featurizer, and the (path, reason) of those dropped."
+    from copy import copy
     from dataclasses import replace
-    from covergenre.textfeatures import TextFeaturizer
-    tf = TextFeaturizer.from_config(text_cfg, progress=progress, cache_dir=cache_dir) if text_cfg else TextFeaturizer(progress=progress, cache_dir=cache_dir)
+    tf = copy(tf); tf.progress,tf.cache_dir = progress,cache_dir  # this call's progress and cache; the same settings and sentence model
     T,errors = tf(list(emb.paths))
     bad = dict(errors)
     keep = [i for i in range(len(emb)) if i not in bad]
@@ -438,14 +439,13 @@ class EmbeddingModel(CoverModel):
             if ok: P[ok] = self.classifier.predict_proba(X[ok])
         return self._pooled(X),P,errors
 
-    def _covers_proba(self, covers:CoverSet, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
-        "Uncalibrated `covers_proba`: embeddings (batched by `embed`, with the model's own engine) and OCR through their caches."
+    def _covers_proba(self, paths:list, progress:bool=True, cache_dir=None) -> tuple[np.ndarray, dict]:
+        "Uncalibrated `covers_proba` of image files: embeddings (batched by `embed`, with the model's own engine) and OCR through their caches."
         from covergenre.embed import embed
-        paths,c = list(covers.paths),self.config
-        emb = embed(covers, backbone=self.embedder, progress=progress, cache_dir=cache_dir)
+        emb = embed(paths, backbone=self.embedder, progress=progress, cache_dir=cache_dir)
         bad = {str(p): r for p,r in emb.errors}
         if self.text is not None:
-            emb,_,unread = _with_text(emb, c['text'], progress, cache_dir)
+            emb,_,unread = _with_text(emb, self.text, progress, cache_dir)
             bad.update({str(p): r for p,r in unread})
         errors = {i: bad[str(p)] for i,p in enumerate(paths) if str(p) in bad}
         rows = [i for i in range(len(paths)) if i not in errors]  # the rows of `emb`, in order
@@ -486,7 +486,8 @@ class EmbeddingMethod(Method):
         emb = embed(covers, backbone=backbone, image_size=size or BEST_SIZE, tta=tta, device=device, progress=progress, features=features, cache_dir=cache_dir)
         skipped,extra,data,tf = list(emb.errors),{},emb,None
         if self.text:
-            data,tf,unread = _with_text(emb, progress=progress, cache_dir=cache_dir)
+            from covergenre.textfeatures import TextFeaturizer
+            data,tf,unread = _with_text(emb, TextFeaturizer(), progress, cache_dir)
             skipped += unread; extra['text'] = tf.config()
         lost = [g for g in covers.classes if g not in set(data.genres)]  # said by config.json's `skipped` and `lost_genres` (and `covergenre train`)
         if len(set(data.genres)) < 2: raise ValueError(f'need covers of at least 2 genres to train, got {sorted(set(data.genres))}')
@@ -521,10 +522,13 @@ class EmbeddingMethod(Method):
         from covergenre.embed import Embedder, default_device
         from covergenre.classify import load_classifier
         if self.text and 'text' not in config: raise ModelError(f'{path/"config.json"}: a {self.name} model without its text settings')
-        graph = load_graph(path, config) if 'graph' in config else None  # checked even where PyTorch runs instead (CUDA)
-        if graph is not None and str(device or default_device()).split(':')[0] == 'cpu': enc = Embedder(config['backbone'], engine=graph)
-        else: enc = Embedder(config['backbone'], prep=config['preprocessing'], tta=config.get('tta', False), device=device)  # no graph: built by name (timm, torch)
-        text_graph = load_text_graph(path, config) if self.text and 'text_graph' in config else None  # else the cached export (made once, with torch)
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(1, thread_name_prefix='covergenre-load') as ex:  # the sentence graph is read, checked and built beside the backbone's (ONNX Runtime lets go of the GIL)
+            text = ex.submit(load_text_graph, path, config) if self.text and 'text_graph' in config else None  # else the cached export (made once, with torch)
+            graph = load_graph(path, config) if 'graph' in config else None  # checked even where PyTorch runs instead (CUDA)
+            if graph is not None and str(device or default_device()).split(':')[0] == 'cpu': enc = Embedder(config['backbone'], engine=graph)
+            else: enc = Embedder(config['backbone'], prep=config['preprocessing'], tta=config.get('tta', False), device=device)  # no graph: built by name (timm, torch)
+            text_graph = text.result() if text is not None else None  # its one-line ModelError, if any, raised here
         return EmbeddingModel(config, load_classifier(path), enc, self._featurizer(config, text_graph), index, path,
                               graph=None if graph is None else graph.data, text_graph=None if text_graph is None else text_graph.data)
 
@@ -726,7 +730,7 @@ def check(self:CoverModel):
 GRAPH_FILE = 'backbone.onnx'  # the ONNX graph of an embedding model's backbone, in its model directory
 TEXT_GRAPH_FILE = 'text.onnx'  # the ONNX graph of the sentence model, in the directory of a model that reads text
 MAX_GRAPH_BYTES = 1 << 30  # the largest graph a model directory may hold (the packaged backbones' are 13 to 24 MB)
-PREDICT_NEVER_IMPORTS = ('torch', 'torchvision', 'timm', 'fastai', 'sklearn', 'scipy', 'transformers', 'sentence_transformers')  # not imported by `load_model` + predicting with knn, probe, svm
+PREDICT_NEVER_IMPORTS = ('torch', 'torchvision', 'timm', 'fastai', 'sklearn', 'scipy', 'transformers', 'sentence_transformers', 'pandas')  # not imported by `load_model` + predicting with knn, probe, svm (pandas: a third of a second)
 
 def import_guard(blocked=PREDICT_NEVER_IMPORTS) -> str:
     "Python source to run first in a new process: from then on importing any module of `blocked` (or below) raises ImportError (a `sys.meta_path` finder)."

@@ -220,7 +220,7 @@ class OcrBatch:
 class _Loaded:
     "A loaded model as `tag_rows` asks for it: `covers_proba` answered by `predict_proba` (the model's own backbone and OCR, loaded once)."
     def __init__(self, model): self.model,self.config,self.classes = model,model.config,model.classes
-    def covers_proba(self, covers, progress=False, cache_dir=None): return self.model.predict_proba(list(covers.df.path))
+    def covers_proba(self, covers, progress=False, cache_dir=None): return self.model.predict_proba(list(covers))
 
 class TagBatch:
     "A Ray actor's work for `ray_predict`: a model loaded once; a batch of (path, sha256) rows -> rows of tags (`TAG_COLUMNS` and sha256)."

@@ -13,8 +13,8 @@ from .probes import Logistic, LinearProbe, ScaledProbe, NgramProbe
 from .svm import KernelSVC, _softmax
 
 # %% auto #0
-__all__ = ['WEIGHT_GRID', 'OFFSET_GRID', 'FUSIONS', 'EarlyFusion', 'LateFusion', 'choose_weight', 'fit_temperature',
-           'fit_offsets', 'StackFusion']
+__all__ = ['WEIGHT_GRID', 'OFFSET_GRID', 'SVM_VIEWS', 'META_C_GRID', 'FUSIONS', 'EarlyFusion', 'LateFusion', 'choose_weight',
+           'fit_temperature', 'fit_offsets', 'choose_meta_C', 'StackFusion']
 
 # %% ../../nbs/05e_fusion.ipynb #b551579b
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -234,6 +234,28 @@ def fit_offsets(L, # log-probabilities, (n, classes)
         if not changed: break
     return b
 
+SVM_VIEWS = ('proba', 'both', 'decisions')  # what a `KernelSVC` image model gives the combining regression
+META_C_GRID = (0.01, 0.03, 0.1, 0.3)  # candidate inverse regularisations of the combining regression, for meta_C='auto'
+
+def _oof_log_proba(F, y, folds, C:float, classes) -> np.ndarray:
+    "Out-of-fold log-probabilities of a logistic regression (`C`) on `F`, refitted in each of `folds`."
+    L = np.zeros((len(y), len(classes)))
+    for tr,te in folds: L[te] = _log_proba(Logistic.fit(F[tr], y[tr], C=C, max_iter=10000), F[te], classes)
+    return L
+
+def choose_meta_C(F, # the members' out-of-fold log-probabilities, (n, blocks*classes)
+                  y, # labels of the rows
+                  folds, # grouped folds over the rows, (train, test) index pairs
+                  grid:tuple=META_C_GRID, # candidate C
+                 ) -> tuple[float, np.ndarray]:
+    "The C in `grid` whose regression on `F` has the least out-of-fold log loss over `folds` (ties: the smaller C), and its out-of-fold log-probabilities."
+    classes = np.unique(y); yi = np.searchsorted(classes, y); rows = np.arange(len(y))
+    best = None
+    for C in grid:
+        L = _oof_log_proba(F, y, folds, C, classes); loss = -L[rows, yi].mean()
+        if best is None or loss < best[0] - 1e-12: best = (loss, float(C), L)
+    return best[1],best[2]
+
 @register_classifier('fusion-stack')
 class StackFusion(_Fusion):
     "Stacked fusion of `[image embedding | text features | n-gram counts]`: a regression on the out-of-fold log-probabilities of one model per part."
@@ -245,9 +267,9 @@ class StackFusion(_Fusion):
                  image_blocks:tuple|None=None, # block sizes of the image part (style features): then the image model is a `KernelSVC` (C, gamma by grouped CV), not a probe
                  ngram_dim:int=0, # the last `ngram_dim` text columns are n-gram counts (`TextFeaturizer.ngram_dim`), for an `NgramProbe`
                  ngram_C:float=1.0, # inverse regularisation of the `NgramProbe`
-                 meta_C:float=0.03, # inverse regularisation of the logistic regression that combines the models
-                 svm_view:str='both', # what a `KernelSVC` image model gives the regression: 'proba' (log of `predict_proba`) or 'both' (and the log-softmax of its `summed_decisions` over a fitted temperature)
-                 offsets:bool=True): # add per-genre offsets to the combined log-probabilities, chosen for macro-F1 on out-of-fold predictions
+                 meta_C:float|str='auto', # inverse regularisation of the logistic regression that combines the models, or 'auto': the best of `META_C_GRID` by out-of-fold log loss (`choose_meta_C`)
+                 svm_view:str='decisions', # what a `KernelSVC` image model gives the regression: 'proba' (log of `predict_proba`), 'decisions' (the log-softmax of its `summed_decisions` over a fitted temperature) or 'both'
+                 offsets:bool=False): # add per-genre offsets to the combined log-probabilities, chosen for macro-F1 on out-of-fold predictions
         self.image_dim,self.C,self.text_C,self.class_weight,self.max_iter = image_dim,C,text_C,class_weight,max_iter
         self.image_blocks,self.ngram_dim,self.ngram_C,self.meta_C = image_blocks,ngram_dim,ngram_C,meta_C
         self.svm_view,self.offsets = svm_view,offsets
@@ -258,7 +280,9 @@ class StackFusion(_Fusion):
 
     def fit(self, X, y, groups=None):
         "Fit each member on all rows, and the combining regression (and offsets) on their out-of-fold log-probabilities (grouped CV on `groups`)."
-        if self.svm_view not in ('proba', 'both'): raise ValueError(f"svm_view must be 'proba' or 'both', not {self.svm_view!r}")
+        if self.svm_view not in SVM_VIEWS: raise ValueError(f"svm_view must be 'proba', 'both' or 'decisions', not {self.svm_view!r}")
+        if self.meta_C != 'auto' and (isinstance(self.meta_C, bool) or not isinstance(self.meta_C, (int, float)) or not self.meta_C > 0):
+            raise ValueError(f"meta_C must be a positive number or 'auto', not {self.meta_C!r}")
         X = self._check(X); y = np.asarray(y)
         self.n_features_in_ = X.shape[1]
         parts,classes = self._parts(X),np.unique(y)
@@ -266,9 +290,9 @@ class StackFusion(_Fusion):
         g = None if groups is None else np.asarray(groups, dtype=object)
         self.members_ = [m.fit(p, y, groups=g) for m,p in zip(self._members(), parts)]
         svm = (self.members_[0].C_, self.members_[0].gamma_) if self.image_blocks else None  # chosen once, on all rows
-        sums = bool(self.image_blocks) and self.svm_view == 'both'  # the SVM's summed decisions as a second block
+        sums = bool(self.image_blocks) and self.svm_view != 'proba'  # the SVM's summed decisions as a block
         n_splits = min(4, min(len(set(v)) for v in groups_per_class(y, g)))
-        self.meta_ = self.temperature_ = self.offsets_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
+        self.meta_ = self.temperature_ = self.offsets_ = self.meta_C_ = None  # too few groups for out-of-fold predictions: the mean of the members' log-probabilities
         if n_splits >= 2:
             folds = grouped_folds(y, g, n_splits)
             F,Z = np.zeros((len(y), len(self.members_)*nc)),np.zeros((len(y), nc))
@@ -280,10 +304,13 @@ class StackFusion(_Fusion):
             if sums:
                 self.temperature_ = fit_temperature(Z, yi)
                 F = np.hstack([F, _log_softmax(Z/self.temperature_)])
-            self.meta_ = Logistic.fit(F, y, C=self.meta_C, max_iter=10000)
-            if self.offsets:  # the regression's own out-of-fold predictions, over the same folds
-                L = np.zeros((len(y), nc))
-                for tr,te in folds: L[te] = _log_proba(Logistic.fit(F[tr], y[tr], C=self.meta_C, max_iter=10000), F[te], classes)
+                if self.svm_view == 'decisions': F = F[:, nc:]  # the temperature block instead of the probabilities
+            L = None  # the regression's own out-of-fold log-probabilities, over the same folds
+            if self.meta_C == 'auto': self.meta_C_,L = choose_meta_C(F, y, folds)
+            else: self.meta_C_ = float(self.meta_C)
+            self.meta_ = Logistic.fit(F, y, C=self.meta_C_, max_iter=10000)
+            if self.offsets:
+                if L is None: L = _oof_log_proba(F, y, folds, self.meta_C_, classes)
                 self.offsets_ = fit_offsets(L, yi)
         self.classes_ = classes
         return self
@@ -292,9 +319,9 @@ class StackFusion(_Fusion):
         "Probability of each class, columns in the order of `classes_`: the softmax of the regression's log-probabilities plus `offsets_`."
         check_fitted(self)
         X = self._check(X); parts = self._parts(X)
-        if self.temperature_ is not None:  # the SVM's two blocks from one kernel evaluation
+        if self.temperature_ is not None:  # the SVM's blocks from one kernel evaluation
             L,Z = _svm_blocks(self.members_[0], parts[0], self.classes_)
-            F = np.hstack([L] + [_log_proba(m, p, self.classes_) for m,p in zip(self.members_[1:], parts[1:])] + [_log_softmax(Z/self.temperature_)])
+            F = np.hstack(([L] if self.svm_view == 'both' else []) + [_log_proba(m, p, self.classes_) for m,p in zip(self.members_[1:], parts[1:])] + [_log_softmax(Z/self.temperature_)])
         else: F = np.hstack([_log_proba(m, p, self.classes_) for m,p in zip(self.members_, parts)])
         if self.meta_ is None:
             L = F.reshape(len(X), len(self.members_), -1).mean(1); E = np.exp(L - L.max(1, keepdims=True))
@@ -313,18 +340,20 @@ class StackFusion(_Fusion):
                            class_weight=self.class_weight, max_iter=self.max_iter,
                            image_blocks=list(self.image_blocks) if self.image_blocks else None,
                            ngram_dim=self.ngram_dim, ngram_C=self.ngram_C, meta_C=self.meta_C, members=members, meta=self.meta_ is not None,
-                           svm_view=self.svm_view, offsets=self.offsets, temperature=self.temperature_)
+                           svm_view=self.svm_view, offsets=self.offsets, temperature=self.temperature_, meta_C_used=self.meta_C_)
 
     @classmethod
     def _from_state(cls, arrays:dict, settings:dict, classes) -> StackFusion:
-        "The fitted fusion `_state` described (saved before `svm_view` and `offsets` existed: log-probabilities only, no offsets)."
+        "The fitted fusion `_state` described (saved before `svm_view` and `offsets` existed: log-probabilities only, no offsets; before 'auto': the C used is `meta_C`)."
         s = settings
+        if s.get('svm_view', 'proba') not in SVM_VIEWS: raise ValueError(f"fusion-stack svm_view {str(s['svm_view'])[:40]!r}: expected one of {', '.join(SVM_VIEWS)}")
         clf = cls(s['image_dim'], s['C'], s['text_C'], s['class_weight'], s['max_iter'], tuple(s['image_blocks']) if s['image_blocks'] else None,
                   s['ngram_dim'], s['ngram_C'], s['meta_C'], s.get('svm_view', 'proba'), s.get('offsets', False))
         clf.classes_,clf.n_features_in_ = classes,s['n_features']
         clf.members_ = cls._members_from_state(arrays, s['members'], classes)
         clf.meta_ = Logistic(arrays['meta.coef'], arrays['meta.intercept'], classes) if s['meta'] else None
         clf.temperature_ = s.get('temperature')
+        clf.meta_C_ = s.get('meta_C_used', s['meta_C'] if s['meta'] else None)
         clf.offsets_ = np.asarray(arrays['meta.offsets'], np.float64) if 'meta.offsets' in arrays else None
         return clf
 
