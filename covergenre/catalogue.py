@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv, hashlib, io, json, os, time
 from pathlib import Path
 import numpy as np
-from .data import CoverSet, IMAGE_EXTS
+from .data import IMAGE_EXTS
 
 # %% auto #0
 __all__ = ['TAG_COLUMNS', 'UNCERTAIN', 'LIST_EXTS', 'CatalogueError', 'catalogue_paths', 'model_id', 'tag_rows', 'TagFile',

@@ -195,8 +195,8 @@ class CoverModel:
                      cache_dir=None, # embedding and OCR cache (default: `default_cache_dir()`); False: none
                     ) -> tuple[np.ndarray, dict]:
         "Calibrated genre probabilities of every cover of a data set (NaN rows for unreadable ones) and {position: reason}, a batch at a time."
-        paths = [str(p) for p in covers] if isinstance(covers, (list, tuple)) else CoverSet.from_path(covers).df.path.tolist()
-        P,errors = self._covers_proba(paths, progress, cache_dir)
+        from covergenre.embed import _columns
+        P,errors = self._covers_proba(_columns(covers)[0], progress, cache_dir)  # the paths, as `embed` reads them
         return self.calibrated(P),errors
 
     def _write(self, d:Path):
