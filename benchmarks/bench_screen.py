@@ -40,6 +40,8 @@ p.add_argument('--tta', action='store_true', help='also screen flip-TTA style fe
 p.add_argument('--json', help='also write every figure to this JSON file')
 p.add_argument('--text-npz', help='text features (array T) written by an earlier run of this script, instead of reading the covers now (the OCR cache of another OCR version)')
 p.add_argument('--old-key', help='also screen the SVM on style vectors of another embedding cache folder (e.g. the features of an earlier release)')
+p.add_argument('--members', action='store_true', help='round 3: new stack members beside the default stack (low-confidence OCR n-grams, a kernel SVM on the sentence embedding, the n-gram probe\'s C, Lite1 style features)')
+p.add_argument('--members-only', action='store_true', help='with --members: skip the rows of rounds 1 and 2 (their members are still loaded)')
 args = p.parse_args()
 
 from covergenre.data import CoverSet
@@ -166,14 +168,29 @@ def logp_of(mem, kind, k, which):
     _,c_in = ovo_parts(mem['inner'][k]); T = fit_temperature(c_in, yi[folds[k][0]])
     return log_softmax(ovo_parts(R)[1]/T)
 
-def decide(name, mems, kinds, rule='argmax', meta=None, secs=0.0, note=''):
+class _HGB:
+    "A gradient-boosted trees combiner with fixed settings, with LogisticRegression's interface as `decide` uses it."
+    def __init__(self, max_iter=10000, **kw): self.kw = kw
+    def fit(self, X, y):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        self.m = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=200, max_leaf_nodes=8, min_samples_leaf=20, l2_regularization=1.0,
+                                                early_stopping=False, random_state=0).fit(X, y)
+        return self
+    def predict_proba(self, X): return self.m.predict_proba(X)
+
+def decide(name, mems, kinds, rule='argmax', meta=None, secs=0.0, note='', gate=None):
     """Out-of-fold predictions of members `mems` (mapped by `kinds`): one member, or a logistic regression
-    (`meta`: dict of LogisticRegression settings) on their log-probabilities; then `rule`: argmax, prior, offsets."""
-    from sklearn.linear_model import LogisticRegression
+    (`meta`: dict of LogisticRegression settings; `model='hgb'`: gradient-boosted trees instead) on their log-probabilities;
+    then `rule`: argmax, prior, offsets. `gate` (n,) 0/1: the combiner also gets the log-probabilities times `gate`
+    (its own weights for the covers where it is 1)."""
+    from sklearn.linear_model import LogisticRegression as _LR
     pred = np.zeros(len(y), int); extra,extra_c = [],[]
+    LogisticRegression = _HGB if (meta or {}).get('model') == 'hgb' else _LR
+    if meta: meta = {k: v for k,v in meta.items() if k != 'model'}
     for k,(tr,te) in enumerate(folds):
         Lte = np.hstack([logp_of(m, kd, k, 'test') for m,kd in zip(mems, kinds)])
         Ltr = np.hstack([logp_of(m, kd, k, 'inner') for m,kd in zip(mems, kinds)])
+        if gate is not None: Lte,Ltr = np.hstack([Lte, Lte*gate[te, None]]),np.hstack([Ltr, Ltr*gate[tr, None]])
         if meta is not None:
             ytr,gtr = y[tr],groups[tr]
             inner = grouped_folds(ytr, gtr, min(4, min(len(set(v)) for v in groups_per_class(ytr, gtr))))
@@ -197,6 +214,36 @@ def decide(name, mems, kinds, rule='argmax', meta=None, secs=0.0, note=''):
     report(name, pred, secs, note + (f' chosen: {extra}' if extra and rule == 'prior' else '') + (f' meta C: {extra_c}' if extra_c else ''))
     if rule == 'offsets': RES[name]['offsets'] = extra
     if rule == 'prior': RES[name]['prior_a'] = extra
+
+def rounds_1_2():
+    "The fusion rows of rounds 1 and 2."
+    def fuse(img, kind, text='text', ngram='ngram', knn=False, cw=None, rule='argmax', C=0.03, both=False):
+        mems = [M[img], M[text], M[ngram]] + ([M['knn']] if knn else []) + ([M[img]] if both else [])
+        decide(f'stack {img}[{kind}{"+temp" if both else ""}]+{text}+{ngram}' + ('+knn' if knn else '') + f', meta cw={cw}' + (f' C={C}' if C != 0.03 else '')
+               + (f', {rule}' if rule != 'argmax' else ''),
+               mems, [kind, 'proba', 'proba'] + (['proba'] if knn else []) + (['temp'] if both else []), rule, meta=dict(C=C, class_weight=cw),
+               secs=sum(m['s'] for m in mems[:len(mems) - both]))
+    fuse('svm', 'lib')  # = fusion_classifier's StackFusion today
+    for img in mk_svm:
+        for kind in ('lib', 'temp'):
+            for cw in (None, 'balanced'): fuse(img, kind, cw=cw)
+    fuse('svm', 'lib', 'text-bal', 'ngram', cw='balanced')
+    fuse('svm', 'lib', 'text', 'ngram-none'); fuse('svm', 'lib', 'text', 'ngram-none', cw='balanced')
+    for cw in (None, 'balanced'): fuse('svm', 'lib', knn=True, cw=cw); fuse('svm', 'temp', knn=True, cw=cw)
+    for img in ('svm', 'svm-bal'):
+        fuse(img, 'lib', rule='offsets'); fuse(img, 'lib', rule='prior')
+    fuse('svm', 'lib', knn=True, rule='offsets'); fuse('svm', 'lib', knn=True, cw='balanced', rule='offsets')
+    for n in EXTRA:
+        fuse(n, 'lib'); fuse(n, 'lib', rule='offsets'); fuse(n, 'lib', cw='balanced')
+    say('  round 2: the combiner\'s C, both SVM mappings, the temperature mapping with a decision rule')
+    for kind in ('lib', 'temp'):
+        for C in (0.003, 0.01, 0.1, 0.3, 1.0): fuse('svm', kind, C=C)
+        fuse('svm', kind, C='auto')
+    fuse('svm', 'lib', both=True); fuse('svm', 'lib', both=True, C='auto'); fuse('svm', 'lib', both=True, rule='offsets')
+    for rule in ('offsets', 'prior'): fuse('svm', 'temp', rule=rule)
+    fuse('svm', 'lib', C='auto', rule='offsets'); fuse('svm-bal', 'lib', C='auto', rule='offsets')
+    if 'svm-tta' in M:
+        fuse('svm-tta', 'temp'); fuse('svm-tta', 'lib', C='auto'); fuse('svm-tta', 'lib', both=True); fuse('svm-tta', 'lib', both=True, rule='offsets')
 
 say('\n--- members (each: 5 outer fits + inner out-of-fold fits; cached) ---')
 mk_svm = {'svm': lambda: KernelSVC(blocks, 'auto', 'auto'),
@@ -243,19 +290,20 @@ def nll(P, rows): return float(-np.log(np.clip(P[np.arange(len(rows)), yi[rows]]
 say(f'  svm log loss of the out-of-fold probabilities: library {nll(Pl, order):.3f}, temperature {nll(Pt, order):.3f} (uniform {np.log(nc):.3f})')
 
 say('\n--- image only (nested) ---')
-for n in mk_svm:
+ROWS = not (args.members and args.members_only)
+for n in (mk_svm if ROWS else ()):
     s = M[n]['s']
     decide(f'{n} (library probabilities), argmax', [M[n]], ['lib'], secs=s)
     decide(f'{n} (summed decisions / T), argmax', [M[n]], ['temp'], secs=s)
     decide(f'{n} (summed decisions / T), prior correction', [M[n]], ['temp'], 'prior', secs=s)
     decide(f'{n} (library probabilities), offsets', [M[n]], ['lib'], 'offsets', secs=s)
     decide(f'{n} (summed decisions / T), offsets', [M[n]], ['temp'], 'offsets', secs=s)
-for n in EXTRA:
+for n in (EXTRA if ROWS else ()):
     decide(f'{n} (library probabilities), argmax', [M[n]], ['lib'], secs=M[n]['s'])
     decide(f'{n} (library probabilities), offsets', [M[n]], ['lib'], 'offsets', secs=M[n]['s'])
     decide(f'{n} (summed decisions / T), prior correction', [M[n]], ['temp'], 'prior', secs=M[n]['s'])
 decide('knn k=10 (pooled block), argmax', [M['knn']], ['proba'], secs=M['knn']['s'])
-for n in mk_svm:
+for n in (mk_svm if ROWS else ()):
     for kind in ('lib', 'temp'):
         for cw in (None, 'balanced'):
             decide(f'stack {n}[{kind}] + knn, meta cw={cw}', [M[n], M['knn']], [kind, 'proba'], meta=dict(C=0.03, class_weight=cw),
@@ -286,34 +334,52 @@ if not args.image_only:
         M[n] = member(n, mk, Xm); say(f'  {n}: {M[n]["s"]:.0f} s')
     say('\n--- fusion: stacks (nested) ---')
     for n in ('text', 'text-bal', 'ngram', 'ngram-none'): decide(f'{n} alone, argmax', [M[n]], ['proba'], secs=M[n]['s'])
-    def fuse(img, kind, text='text', ngram='ngram', knn=False, cw=None, rule='argmax', C=0.03, both=False):
-        mems = [M[img], M[text], M[ngram]] + ([M['knn']] if knn else []) + ([M[img]] if both else [])
-        decide(f'stack {img}[{kind}{"+temp" if both else ""}]+{text}+{ngram}' + ('+knn' if knn else '') + f', meta cw={cw}' + (f' C={C}' if C != 0.03 else '')
-               + (f', {rule}' if rule != 'argmax' else ''),
-               mems, [kind, 'proba', 'proba'] + (['proba'] if knn else []) + (['temp'] if both else []), rule, meta=dict(C=C, class_weight=cw),
-               secs=sum(m['s'] for m in mems[:len(mems) - both]))
-    fuse('svm', 'lib')  # = fusion_classifier's StackFusion today
-    for img in mk_svm:
-        for kind in ('lib', 'temp'):
-            for cw in (None, 'balanced'): fuse(img, kind, cw=cw)
-    fuse('svm', 'lib', 'text-bal', 'ngram', cw='balanced')
-    fuse('svm', 'lib', 'text', 'ngram-none'); fuse('svm', 'lib', 'text', 'ngram-none', cw='balanced')
-    for cw in (None, 'balanced'): fuse('svm', 'lib', knn=True, cw=cw); fuse('svm', 'temp', knn=True, cw=cw)
-    for img in ('svm', 'svm-bal'):
-        fuse(img, 'lib', rule='offsets'); fuse(img, 'lib', rule='prior')
-    fuse('svm', 'lib', knn=True, rule='offsets'); fuse('svm', 'lib', knn=True, cw='balanced', rule='offsets')
-    for n in EXTRA:
-        fuse(n, 'lib'); fuse(n, 'lib', rule='offsets'); fuse(n, 'lib', cw='balanced')
-    say('  round 2: the combiner\'s C, both SVM mappings, the temperature mapping with a decision rule')
-    for kind in ('lib', 'temp'):
-        for C in (0.003, 0.01, 0.1, 0.3, 1.0): fuse('svm', kind, C=C)
-        fuse('svm', kind, C='auto')
-    fuse('svm', 'lib', both=True); fuse('svm', 'lib', both=True, C='auto'); fuse('svm', 'lib', both=True, rule='offsets')
-    for rule in ('offsets', 'prior'): fuse('svm', 'temp', rule=rule)
-    fuse('svm', 'lib', C='auto', rule='offsets'); fuse('svm-bal', 'lib', C='auto', rule='offsets')
-    if 'svm-tta' in M:
-        fuse('svm-tta', 'temp'); fuse('svm-tta', 'lib', C='auto'); fuse('svm-tta', 'lib', both=True); fuse('svm-tta', 'lib', both=True, rule='offsets')
+    if ROWS: rounds_1_2()
 
+if args.members and not args.image_only:
+    say('\n--- round 3: new members beside the default stack (svm[temp] + text + ngram, combiner C chosen) ---')
+    from covergenre.ocr import RAW_MIN_CONF, MIN_CONF, read_text
+    from covergenre.textfeatures import ngram_counts
+    t = time.perf_counter()
+    raw = read_text(S.paths, min_conf=RAW_MIN_CONF, size=tf.size, det_size=tf.det_size, progress=False).fragments  # every cached fragment (the cache keeps >= RAW_MIN_CONF)
+    def grams(keep): return ngram_counts([' '.join(t_ for _,t_,c in f if keep(c)) for f in raw], tf.ngrams)
+    Na,Nl = grams(lambda c: True),grams(lambda c: c < MIN_CONF)
+    n_low = sum(any(c < MIN_CONF for *_,c in f) for f in raw)
+    say(f'  fragments with confidence >= {RAW_MIN_CONF}: {sum(map(len, raw))} ({sum(c < MIN_CONF for f in raw for *_,c in f)} under {MIN_CONF}, '
+        f'on {n_low} covers) read from the OCR cache in {time.perf_counter() - t:.0f} s')
+    t = time.perf_counter(); S1 = embed(covers, backbone='tf_efficientnet_lite1', image_size=288, crop_pct=1.0, features='style', progress=False)
+    assert S1.paths == S.paths
+    say(f'  Lite1@288 style features {S1.X.shape} ({S1.n_computed} computed) in {time.perf_counter() - t:.0f} s')
+    for n,mk,Xm in [('ngram-all', lambda: NgramProbe(1.0), Na), ('ngram-low', lambda: NgramProbe(1.0), Nl),
+                    ('ngram-C0.3', lambda: NgramProbe(0.3), Tn), ('ngram-C3', lambda: NgramProbe(3.0), Tn),
+                    ('text-svm', lambda: KernelSVC((384,), 'auto', 'auto'), Tt[:, :384]),
+                    ('svm-lite1', lambda: KernelSVC(tuple(int(b) for b in S1.blocks), 'auto', 'auto'), S1.X)]:
+        M[n] = member(n, mk, Xm); say(f'  {n}: {M[n]["s"]:.0f} s {M[n]["info"]["folds"][0]}')
+    for n in ('ngram-all', 'ngram-low', 'ngram-C0.3', 'ngram-C3'): decide(f'{n} alone, argmax', [M[n]], ['proba'], secs=M[n]['s'])
+    decide('text-svm (summed decisions / T), argmax', [M['text-svm']], ['temp'], secs=M['text-svm']['s'])
+    decide('svm-lite1 (summed decisions / T), argmax', [M['svm-lite1']], ['temp'], secs=M['svm-lite1']['s'])
+    decide('svm-lite1 (library probabilities), argmax', [M['svm-lite1']], ['lib'], secs=M['svm-lite1']['s'])
+    def stack3(name, parts, rule='argmax'):
+        "The default stack's members replaced or extended by `parts` [(member, mapping)], combiner C chosen on inner folds."
+        decide(name, [M[m] for m,_ in parts], [k for _,k in parts], rule, meta=dict(C='auto'), secs=sum(M[m]['s'] for m,_ in parts))
+    base = [('svm', 'temp'), ('text', 'proba'), ('ngram', 'proba')]
+    stack3('R3 default: svm[temp]+text+ngram', base)
+    stack3('R3 ngram -> ngram-all (n-grams of fragments >= 0.3)', [base[0], base[1], ('ngram-all', 'proba')])
+    stack3('R3 + ngram-low (n-grams of fragments < 0.6 as a 4th member)', base + [('ngram-low', 'proba')])
+    stack3('R3 ngram -> ngram C=0.3', [base[0], base[1], ('ngram-C0.3', 'proba')])
+    stack3('R3 ngram -> ngram C=3', [base[0], base[1], ('ngram-C3', 'proba')])
+    stack3('R3 + text-svm (kernel SVM on the sentence embedding)', base + [('text-svm', 'temp')])
+    stack3('R3 text -> text-svm', [base[0], ('text-svm', 'temp'), base[2]])
+    stack3('R3 + svm-lite1[temp]', base + [('svm-lite1', 'temp')])
+    stack3('R3 + svm-lite1[temp] + text-svm + ngram-low', base + [('svm-lite1', 'temp'), ('text-svm', 'temp'), ('ngram-low', 'proba')])
+    stack3('R3 + svm-lite1[temp] + text-svm + ngram-low, offsets', base + [('svm-lite1', 'temp'), ('text-svm', 'temp'), ('ngram-low', 'proba')], 'offsets')
+    def stack3g(name, parts, gate, model=None):
+        decide(name, [M[m] for m,_ in parts], [k for _,k in parts], meta=dict(C='auto') if model is None else dict(model=model),
+               secs=sum(M[m]['s'] for m,_ in parts), gate=gate)
+    has_text = np.array([len(f) > 0 for f in read_text(S.paths, min_conf=MIN_CONF, size=tf.size, det_size=tf.det_size, progress=False).fragments], float)
+    say(f'  covers with text (fragments >= {MIN_CONF}): {int(has_text.sum())} of {len(has_text)}')
+    stack3g('R3 default, combiner gated on has-text', base, has_text)
+    stack3g('R3 default, combiner = gradient-boosted trees', base, None, 'hgb')
 load_after = os.getloadavg()
 say(f'\ntotal {time.perf_counter() - T0:.0f} s; load before {load_before[0]:.2f}, after {load_after[0]:.2f}')
 say('\nper-genre F1 of every variant: ' + ' '.join(f'{g[:7]:>7}' for g in classes))
@@ -323,9 +389,10 @@ ug,ginv = np.unique(groups.astype(str), return_inverse=True); rng = np.random.de
 draws = [np.concatenate([np.flatnonzero(ginv == g) for g in rng.integers(0, len(ug), len(ug))]) for _ in range(300)]
 def _f1s(pred, rows): return (pred[rows] == yi[rows]).mean(),macro_f1(pred[rows], yi[rows])
 BASE = {'image': 'svm (library probabilities), argmax', 'fusion': 'stack svm[lib]+text+ngram, meta cw=None'}
+if args.members and args.members_only: BASE['fusion'] = 'R3 default: svm[temp]+text+ngram'  # the default stack now
 say('\ngain over the baseline with a 90% interval (paired bootstrap over groups, 300 draws): micro | macro')
 for n,r in RES.items():
-    b = BASE['fusion' if '+text' in n or 'alone' in n else 'image']
+    b = BASE['fusion' if '+text' in n or 'alone' in n or n.startswith('R3') else 'image']
     if b not in RES or n == b: continue
     pa,pb = np.array(r['pred']),np.array(RES[b]['pred'])
     d = np.array([np.subtract(_f1s(pa, rows), _f1s(pb, rows)) for rows in draws])

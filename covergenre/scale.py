@@ -400,7 +400,7 @@ def ocr_to_cache(out, # a folder of `ray_ocr`
     from covergenre.store import ContentCache, default_cache_dir
     frags,_ = read_ocr(out)
     cache = ContentCache(default_cache_dir() if cache_dir is None else cache_dir, _marker(out)['ocr'], 'json')
-    have = cache.load()
+    have = cache.load(frags)  # only the keys of this folder
     new = {k: v for k,v in frags.items() if k not in have}
     cache.add(new)
     return len(new)

@@ -6,7 +6,7 @@ Docs: https://covergenre.github.io/covergenre/store.html.md"""
 
 # %% ../nbs/00_store.ipynb #42974710
 from __future__ import annotations
-import errno, hashlib, itertools, json, os, shutil, tempfile, time, warnings
+import errno, hashlib, itertools, json, math, os, shutil, tempfile, time, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -85,6 +85,9 @@ def _read_npz(f) -> dict:
 def _write_npz(tmp, values:dict):
     with open(tmp, 'wb') as f: np.savez(f, sha256=np.array(list(values)), X=np.asarray(np.stack(list(values.values())), np.float32))
 
+def _npz_keys(f) -> list:
+    with open(f, 'rb') as fh, np.load(fh, allow_pickle=False) as z: return z['sha256'].tolist()  # reads the keys only, not the vectors
+
 def _read_json(f) -> dict: return dict(json.loads(Path(f).read_text(encoding='utf-8')))
 def _write_json(tmp, values:dict): Path(tmp).write_text(json.dumps(values, ensure_ascii=False), encoding='utf-8')
 
@@ -93,9 +96,11 @@ class _Shards(NamedTuple):
     read: object      # read(file) -> {key: value}
     write: object     # write(tmp, {key: value})
     min_shards: int   # default threshold of `ContentCache.compact`
+    keys: object      # keys(file) -> the keys the shard holds
 
-SHARD_FORMATS = {'vectors': _Shards('npz', _read_npz, _write_npz, 32), 'json': _Shards('json', _read_json, _write_json, 16)}
+SHARD_FORMATS = {'vectors': _Shards('npz', _read_npz, _write_npz, 32, _npz_keys), 'json': _Shards('json', _read_json, _write_json, 16, lambda f: list(_read_json(f)))}
 _SHARD_SEQ = itertools.count()  # makes shard names unique within a process
+_SHARD_KEYS = {}  # (shard file, size, mtime) -> its keys: a shard is never changed once written, so each is read once per process
 
 # %% ../nbs/00_store.ipynb #bb9279f1
 class ContentCache:
@@ -120,32 +125,66 @@ class ContentCache:
         "The shard files, oldest first (temporary files of writers are never listed)."
         return [] if self.off else sorted(self.dir.glob(f'shard-*.{self.fmt.ext}'))
 
-    def load(self) -> dict:
-        "Every cached value, by key; an unreadable shard is set aside as `broken-*` (warned about once) and the others load."
-        res = {}
-        for f in self.shards:
-            try: res.update(self.fmt.read(f))
-            except Exception as e:
-                warnings.warn(f'{f}: unreadable cache shard set aside ({e})')
-                try: f.rename(f.with_name('broken-' + f.name))  # not read again; what it held is computed again
-                except OSError: pass
+    def keys_in(self, f:Path) -> frozenset:
+        "The keys shard `f` holds (read from the file once per process: a shard never changes once written)."
+        st = f.stat(); memo = (str(f), st.st_size, st.st_mtime_ns)
+        if (ks := _SHARD_KEYS.get(memo)) is None: ks = _SHARD_KEYS[memo] = frozenset(self.fmt.keys(f))
+        return ks
+
+    def _set_aside(self, f:Path, e:Exception):
+        "Rename an unreadable shard `broken-*` (so it is warned about once) after one warning; what it held is computed again."
+        warnings.warn(f'{f}: unreadable cache shard set aside ({e})', stacklevel=3)
+        try: f.rename(f.with_name('broken-' + f.name))
+        except OSError: pass
+
+    def load(self, keys=None, # only the values of these keys (reading only the shards that hold one); None: every value
+            ) -> dict:
+        "Cached values by key; an unreadable shard is set aside as `broken-*` and the others load; a shard another process merged away meanwhile is skipped (its values are in the new one)."
+        want = None if keys is None else set(keys)
+        res,seen,listed = {},set(),self.shards
+        while listed:
+            gone = False
+            for f in listed:
+                seen.add(f)
+                try:
+                    if want is not None and not (self.keys_in(f) & want): continue
+                    vals = self.fmt.read(f)
+                except FileNotFoundError: gone = True; continue
+                except Exception as e: self._set_aside(f, e); continue
+                res.update(vals if want is None else {k: v for k,v in vals.items() if k in want})
+            listed = [f for f in self.shards if f not in seen] if gone else []  # the shard that replaced the vanished ones
         return res
 
     def add(self, values:dict, # key -> value (a vector, or anything JSON can hold)
-           ):
-        "Store `values` as a new shard (atomic); nothing is written for an empty dict, or when the cache is off."
-        if not values or self.off: return
-        try: atomic_write(self.dir/f'shard-{time.time_ns()}-{os.getpid()}-{next(_SHARD_SEQ)}.{self.fmt.ext}', lambda tmp: self.fmt.write(tmp, values))
-        except OSError as e: self._bypass(f'cannot write to the cache folder {self.dir} ({e.strerror or e})')
+           ) -> Path|None:
+        "Store `values` as a new shard (atomic) and return its file; nothing is written for an empty dict, or when the cache is off."
+        if not values or self.off: return None
+        try: f = atomic_write(self.dir/f'shard-{time.time_ns()}-{os.getpid()}-{next(_SHARD_SEQ)}.{self.fmt.ext}', lambda tmp: self.fmt.write(tmp, values))
+        except OSError as e: self._bypass(f'cannot write to the cache folder {self.dir} ({e.strerror or e})'); return None
+        try: st = f.stat(); _SHARD_KEYS[(str(f), st.st_size, st.st_mtime_ns)] = frozenset(values)  # what it holds is known: never read back for its keys
+        except OSError: pass  # merged away by another process already
+        return f
 
-    def compact(self, min_shards:int|None=None, # merge only from this many shards (default: 32 for vectors, 16 for JSON)
+    def compact(self, min_shards:int|None=None, # merge shards of one size class when it has this many (default: 32 for vectors, 16 for JSON)
                ):
-        "Merge the shards into one when there are at least `min_shards`."
-        shards = self.shards
-        if len(shards) < (self.fmt.min_shards if min_shards is None else min_shards): return
-        self.add(self.load())
-        if self.off: return  # the merged shard could not be written: keep the old ones
-        for f in shards: f.unlink(missing_ok=True)
+        "Merge shards of about the same size (`min_shards`**t to `min_shards`**(t+1) values) when there are `min_shards` of them; bigger shards are left as they are."
+        m = max(2, self.fmt.min_shards if min_shards is None else min_shards)
+        size_class = lambda n: int(math.log(max(n, 1), m) + 1e-9)
+        tiers = {}
+        for f in self.shards:
+            try: tiers.setdefault(size_class(len(self.keys_in(f))), []).append(f)
+            except FileNotFoundError: pass
+            except Exception as e: self._set_aside(f, e)
+        while full := sorted(t for t,g in tiers.items() if len(g) >= m):
+            group,merged = tiers.pop(full[0]),{}
+            for f in group:
+                try: merged.update(self.fmt.read(f))
+                except FileNotFoundError: pass
+                except Exception as e: self._set_aside(f, e)
+            new = self.add(merged)
+            if new is None: return  # the merged shard could not be written: keep the old ones
+            for f in group: f.unlink(missing_ok=True)
+            tiers.setdefault(size_class(len(merged)), []).append(new)
 
 # %% ../nbs/00_store.ipynb #ca952ab8
 def compute_missing(keys, # content key of each item; None where there is none (its reason is then in `errors`)
@@ -158,9 +197,9 @@ def compute_missing(keys, # content key of each item; None where there is none (
                     unit:str='cover', # what it counts
                     valid=None, # `valid(value) -> bool`: a cached value that fails it (wrong shape, NaN) is computed again
                    ) -> tuple[dict, dict, int]:
-    "Values by key (cached, or computed for the first item of each missing key), errors by position, and the number of values computed now."
+    "Values by key of `keys` (cached, or computed for the first item of each missing key), errors by position, and the number of values computed now."
     keys,errors = list(keys),dict(errors or {})
-    known = cache.load() if cache is not None else {}
+    known = cache.load({k for k in keys if k is not None}) if cache is not None else {}  # only what these items need, not the whole cache
     if valid is not None and (bad := [k for k,v in known.items() if not valid(v)]):
         warnings.warn(f'{len(bad)} cached values are not what this run makes (wrong shape or not finite): computed again')
         for k in bad: del known[k]
