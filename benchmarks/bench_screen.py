@@ -22,11 +22,19 @@ cheap combinations of these, all nested:
   `fusion_classifier` makes it, with class weights in the members and in the combiner, the k-NN as a 4th member,
   and the decision offsets (chosen on the combiner's own inner out-of-fold predictions).
 
+Round 3 (`--members`; `--members-only` skips the rows of rounds 1 and 2): new members beside the default stack
+(`StackFusion`'s defaults: the SVM as its summed decisions over a fitted temperature, text probe, n-gram probe,
+the combiner's C chosen on inner folds), each swapped in or added: n-grams of every cached OCR fragment (confidence
+>= 0.3, not only >= 0.6), n-grams of the low-confidence fragments alone as a 4th member, the n-gram probe's C (0.3,
+3), a kernel SVM on the sentence embedding, a kernel SVM on Lite1@288 style features, all of these together (with
+and without offsets), a combiner with its own weights for covers with text, and gradient-boosted trees as the
+combiner. The gains are against the default stack's row.
+
 Member results are cached in `default_cache_dir()/bench-screen/` (keyed by the covers, folds, member, its
 classes' code and its input features), so a rerun only recombines. Text features need the OCR cache of every cover (read with the
 library's `TextFeaturizer`); `--image-only` skips them.
 
-    flock /tmp/cpu.lock python benchmarks/bench_screen.py [LABELS_CSV] [--image-only] [--json FILE]
+    flock /tmp/cpu.lock python benchmarks/bench_screen.py [LABELS_CSV] [--image-only] [--members [--members-only]] [--json FILE]
 """
 import argparse, hashlib, inspect, json, os, sys, time, warnings
 from pathlib import Path
