@@ -1,5 +1,5 @@
 """CPU screen (issue 18, item 2): fine-tune only the last stages of Lite2 on cached activations of its frozen early
-stages, against the kernel SVM image member, on fold 0 of the benchmarks' 5-fold grouped CV of covers8-dev.
+stages, against the kernel SVM image member, on fold 0 (or `--folds`) of the benchmarks' 5-fold grouped CV of covers8-dev.
 
 - Backbone: `tf_efficientnet_lite2` with the packaged ImageNet weights (`covergenre.embed.load_lite`, offline), the
   whole cover at 320 px (`preprocessing(model, 320, 1.0)`, `transform_cover`: the style setting's input).
@@ -16,7 +16,11 @@ stages, against the kernel SVM image member, on fold 0 of the benchmarks' 5-fold
   SVM on Lite2@320 style features as `svm_classifier` builds it (`KernelSVC(blocks, 'auto', 'auto')`, fitted on
   fold 0's training covers).
 
-    flock /tmp/cpu.lock python benchmarks/bench_partial_finetune.py [LABELS_CSV] [--stage acts|train|all] [--json FILE]
+With `--folds 0,1,2,3,4` every fold gets its own network (trained on the four others) and `--proba-out FILE` keeps
+each cover's test probabilities, for `bench_screen.py --ft-proba FILE` (the network as a stack member). The test
+fold is scored after the last epoch only, unless `--score-every-epoch`.
+
+    flock /tmp/cpu.lock python benchmarks/bench_partial_finetune.py [LABELS_CSV] [--stage acts|train|all] [--folds 0] [--proba-out FILE] [--json FILE]
 """
 import argparse, hashlib, json, os, sys, time, warnings
 from pathlib import Path
@@ -35,6 +39,9 @@ p.add_argument('--wd', type=float, default=0.05)
 p.add_argument('--shift', type=int, default=0, help='augmentation on the cached maps: shift each by up to this many cells (zero padded), at random')
 p.add_argument('--max-train-s', type=float, default=1200, help='stop training after this many seconds (the last finished epoch is reported)')
 p.add_argument('--cache', default='/tmp/partial_ft')
+p.add_argument('--score-every-epoch', action='store_true', help='score the test fold after every epoch (about 20 s each here), not only after the last')
+p.add_argument('--folds', default='0', help="folds of the 5-fold grouped CV to train and score, e.g. '0' or '0,1,2,3,4' (each: a new network on the other four)")
+p.add_argument('--proba-out', help="write each scored fold's test probabilities (mirror TTA, last epoch) to this .npz (P, with NaN rows for covers of other folds; sha256; classes): a stack member for `bench_screen.py --ft-proba`")
 p.add_argument('--json', help='also write every figure to this JSON file')
 args = p.parse_args()
 
@@ -52,8 +59,10 @@ if args.views < 1: sys.exit('--views must be at least 1')
 S = embed(args.data, backbone='tf_efficientnet_lite2', image_size=320, crop_pct=1.0, features='style', progress=False)
 y,groups = np.asarray(S.genres, dtype=object),np.asarray(S.groups, dtype=object)
 classes = np.unique(y); nc = len(classes); yi = np.searchsorted(classes, y)
-tr,te = grouped_folds(y, groups, n_splits=5, seed=0)[0]
-say(f'{len(y)} covers ({len(tr)} train / {len(te)} test in fold 0), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load {load_before[0]:.2f}')
+FOLDS = grouped_folds(y, groups, n_splits=5, seed=0)
+try: chosen = sorted({int(k) for k in args.folds.split(',')}); assert all(0 <= k < 5 for k in chosen)
+except (ValueError, AssertionError): sys.exit(f'--folds must be numbers 0..4 separated by commas, not {args.folds!r}')
+say(f'{len(y)} covers, folds {chosen} of 5 (test covers {[len(FOLDS[k][1]) for k in chosen]}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load {load_before[0]:.2f}')
 
 model = load_lite('tf_efficientnet_lite2')
 prep = preprocessing(model, 320, 1.0)
@@ -96,73 +105,96 @@ if args.stage in ('acts', 'all'):
 missing = [v for v in range(args.views) if not have(v)]
 if missing: sys.exit(f'views {missing} are not in the cache: run with --stage acts first')
 
-# ---------------------------------------------------------------- baseline: the kernel SVM image member on fold 0
-t = time.perf_counter()
-with warnings.catch_warnings():
-    warnings.simplefilter('ignore')
-    svm = KernelSVC(tuple(int(b) for b in S.blocks), 'auto', 'auto').fit(S.X[tr], y[tr], groups=groups[tr])
-svm_P = svm.predict_proba(S.X[te]); svm_s = time.perf_counter() - t
-r_svm = evaluate(y[te], svm.classes_[svm_P.argmax(1)], labels=classes)
-say(f'kernel SVM (style features, C {svm.C_}, gamma {svm.gamma_}): fold 0 micro-F1 {r_svm["micro_f1"]:.3f}, macro-F1 {r_svm["macro_f1"]:.3f} (fit {svm_s:.0f} s)')
-
-# ---------------------------------------------------------------- fine-tune the last stages
-head = torch.nn.Sequential(*model.blocks[args.cut:], model.conv_head, model.bn2, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                           torch.nn.Dropout(0.2), torch.nn.Linear(model.num_features, nc))
-new = list(head[-1].parameters()); old_p = [q for q in head.parameters() if all(q is not n for n in new)]
-opt = torch.optim.AdamW([dict(params=old_p, lr=args.lr), dict(params=new, lr=10*args.lr)], weight_decay=args.wd)
-steps_per_epoch = -(-len(tr)//args.batch); total = steps_per_epoch*args.epochs
-base_lr = [g['lr'] for g in opt.param_groups]
-def lr_at(s): return min(1.0, (s + 1)/steps_per_epoch)*0.5*(1 + np.cos(np.pi*min(s, total)/total))  # warm-up over the first epoch, then cosine
-cnt = np.bincount(yi[tr], minlength=nc); w = torch.tensor(np.sqrt(len(tr)/(nc*np.maximum(cnt, 1))), dtype=torch.float32)
-loss_fn = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
-n_train = sum(q.numel() for q in head.parameters())
-say(f'training {n_train/1e6:.2f} M parameters (stages {args.cut}.., conv_head, new head) for {args.epochs} epochs of {steps_per_epoch} steps; '
-    f'class weights {dict(zip(classes, np.round(w.numpy(), 2)))}')
+# ---------------------------------------------------------------- per fold: the kernel SVM image member (baseline) and the fine-tuned stages
 At = torch.from_numpy(np.stack([np.fromfile(vfile(v), np.float16).reshape(len(y), *shape) for v in range(args.views)]))  # float16 in memory; batches converted to float32
-def predict(vs) -> np.ndarray:
-    "Softmax of the head on the test covers, averaged over views `vs`."
-    head.eval(); P = 0
-    with torch.inference_mode():
-        for v in vs: P = P + torch.cat([head(At[v, te[b:b + 128]].float()).softmax(1) for b in range(0, len(te), 128)]).numpy()
-    return P/len(vs)
-rng = np.random.default_rng(0); step = 0; epochs = []; t_train = time.perf_counter()
-for ep in range(args.epochs):
-    head.train(); t = time.perf_counter(); order = rng.permutation(tr); vsel = rng.integers(0, args.views, len(order)); run = 0.0
-    for b in range(0, len(order), args.batch):
-        rows,vs = order[b:b + args.batch],vsel[b:b + args.batch]
-        xb = At[torch.from_numpy(vs), torch.from_numpy(rows)].float(); yb = torch.from_numpy(yi[rows])
-        if args.shift:  # each map moved by up to `shift` cells (one cell: 16 px of the cover at cut 5)
-            k = args.shift; xp = torch.nn.functional.pad(xb, (k, k, k, k)); H,W = xb.shape[2:]; o = rng.integers(0, 2*k + 1, (len(rows), 2))
-            xb = torch.stack([xp[j, :, a:a + H, c:c + W] for j,(a,c) in enumerate(o)])
-        for g,l0 in zip(opt.param_groups, base_lr): g['lr'] = l0*lr_at(step)
-        loss = loss_fn(head(xb), yb); opt.zero_grad(); loss.backward(); opt.step(); step += 1; run += float(loss.detach())*len(rows)
-    ep_s = time.perf_counter() - t; t = time.perf_counter()
-    P1 = predict([0]); P2 = predict([0, 1]) if args.views > 1 else P1; ev_s = time.perf_counter() - t
-    r1,r2 = evaluate(y[te], classes[P1.argmax(1)], labels=classes),evaluate(y[te], classes[P2.argmax(1)], labels=classes)
-    epochs.append(dict(epoch=ep + 1, train_loss=run/len(order), train_s=ep_s, eval_s=ev_s, micro_f1=r1['micro_f1'], macro_f1=r1['macro_f1'],
-                       micro_f1_flip_tta=r2['micro_f1'], macro_f1_flip_tta=r2['macro_f1']))
-    say(f'  epoch {ep + 1}: train loss {run/len(order):.3f}, {ep_s:.0f} s (+{ev_s:.0f} s scoring); fold 0 micro-F1 {r1["micro_f1"]:.3f} macro-F1 {r1["macro_f1"]:.3f}; '
-        f'with the mirror averaged {r2["micro_f1"]:.3f} / {r2["macro_f1"]:.3f}; load {os.getloadavg()[0]:.2f}')
-    if time.perf_counter() - t_train > args.max_train_s and ep + 1 < args.epochs:
-        say(f'  stopped after {ep + 1} epochs: over --max-train-s {args.max_train_s:.0f} s (the schedule was for {args.epochs})'); break
+def run_fold(k:int) -> dict:
+    "The SVM and the fine-tuned network on fold `k` (trained on the four others): their test probabilities and figures."
+    tr,te = FOLDS[k]
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        svm = KernelSVC(tuple(int(b) for b in S.blocks), 'auto', 'auto').fit(S.X[tr], y[tr], groups=groups[tr])
+    svm_P = svm.predict_proba(S.X[te]); svm_s = time.perf_counter() - t
+    r_svm = evaluate(y[te], svm.classes_[svm_P.argmax(1)], labels=classes)
+    say(f'kernel SVM (style features, C {svm.C_}, gamma {svm.gamma_}): fold {k} micro-F1 {r_svm["micro_f1"]:.3f}, macro-F1 {r_svm["macro_f1"]:.3f} (fit {svm_s:.0f} s)')
 
-last = epochs[-1]; Pn = P2
-r_net = evaluate(y[te], classes[Pn.argmax(1)], labels=classes)
-say(f'\nfold 0, {len(te)} test covers           micro-F1  macro-F1  least genre')
-for n,r in (('kernel SVM (style features)', r_svm), (f'fine-tuned stages {args.cut}.. (epoch {last["epoch"]}, mirror TTA)', r_net)):
-    f1 = {g: r['per_class'][g]['f1'] for g in classes}
-    say(f'  {n:<44} {r["micro_f1"]:.3f}     {r["macro_f1"]:.3f}     {min(f1.values()):.3f} ({min(f1, key=f1.get)})')
-say(f'  fine-tuned / SVM micro-F1: {r_net["micro_f1"]/r_svm["micro_f1"]:.2f}x')
-say('  per genre F1 (SVM, fine-tuned): ' + ', '.join(f'{g} {r_svm["per_class"][g]["f1"]:.2f}/{r_net["per_class"][g]["f1"]:.2f}' for g in classes))
-# what a plain average of the two would give (a hint only: a stack would fit its weights inside the training fold)
-Pm = np.exp(0.5*np.log(np.clip(svm_P, 1e-6, 1)) + 0.5*np.log(np.clip(Pn, 1e-6, 1)))
-r_mix = evaluate(y[te], classes[Pm.argmax(1)], labels=classes)
-say(f'  geometric mean of the two (weight 0.5, not fitted): micro-F1 {r_mix["micro_f1"]:.3f}, macro-F1 {r_mix["macro_f1"]:.3f}')
+    # ---------------------------------------------------------------- fine-tune the last stages
+    model = load_lite('tf_efficientnet_lite2')  # the pretrained weights again for each fold
+    head = torch.nn.Sequential(*model.blocks[args.cut:], model.conv_head, model.bn2, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                               torch.nn.Dropout(0.2), torch.nn.Linear(model.num_features, nc))
+    new = list(head[-1].parameters()); old_p = [q for q in head.parameters() if all(q is not n for n in new)]
+    opt = torch.optim.AdamW([dict(params=old_p, lr=args.lr), dict(params=new, lr=10*args.lr)], weight_decay=args.wd)
+    steps_per_epoch = -(-len(tr)//args.batch); total = steps_per_epoch*args.epochs
+    base_lr = [g['lr'] for g in opt.param_groups]
+    def lr_at(s): return min(1.0, (s + 1)/steps_per_epoch)*0.5*(1 + np.cos(np.pi*min(s, total)/total))  # warm-up over the first epoch, then cosine
+    cnt = np.bincount(yi[tr], minlength=nc); w = torch.tensor(np.sqrt(len(tr)/(nc*np.maximum(cnt, 1))), dtype=torch.float32)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
+    n_train = sum(q.numel() for q in head.parameters())
+    say(f'training {n_train/1e6:.2f} M parameters (stages {args.cut}.., conv_head, new head) for {args.epochs} epochs of {steps_per_epoch} steps; '
+        f'class weights {dict(zip(classes, np.round(w.numpy(), 2)))}')
+    def predict(vs) -> np.ndarray:
+        "Softmax of the head on the test covers, averaged over views `vs`."
+        head.eval(); P = 0
+        with torch.inference_mode():
+            for v in vs: P = P + torch.cat([head(At[v, te[b:b + 128]].float()).softmax(1) for b in range(0, len(te), 128)]).numpy()
+        return P/len(vs)
+    rng = np.random.default_rng(0); step = 0; epochs = []; t_train = time.perf_counter()
+    for ep in range(args.epochs):
+        head.train(); t = time.perf_counter(); order = rng.permutation(tr); vsel = rng.integers(0, args.views, len(order)); run = 0.0
+        for b in range(0, len(order), args.batch):
+            rows,vs = order[b:b + args.batch],vsel[b:b + args.batch]
+            xb = At[torch.from_numpy(vs), torch.from_numpy(rows)].float(); yb = torch.from_numpy(yi[rows])
+            if args.shift:  # each map moved by up to `shift` cells (one cell: 16 px of the cover at cut 5)
+                k = args.shift; xp = torch.nn.functional.pad(xb, (k, k, k, k)); H,W = xb.shape[2:]; o = rng.integers(0, 2*k + 1, (len(rows), 2))
+                xb = torch.stack([xp[j, :, a:a + H, c:c + W] for j,(a,c) in enumerate(o)])
+            for g,l0 in zip(opt.param_groups, base_lr): g['lr'] = l0*lr_at(step)
+            loss = loss_fn(head(xb), yb); opt.zero_grad(); loss.backward(); opt.step(); step += 1; run += float(loss.detach())*len(rows)
+        ep_s = time.perf_counter() - t; t = time.perf_counter()
+        over = time.perf_counter() - t_train > args.max_train_s and ep + 1 < args.epochs
+        if not (args.score_every_epoch or ep + 1 == args.epochs or over):
+            epochs.append(dict(epoch=ep + 1, train_loss=run/len(order), train_s=ep_s))
+            say(f'  epoch {ep + 1}: train loss {run/len(order):.3f}, {ep_s:.0f} s; load {os.getloadavg()[0]:.2f}'); continue
+        P1 = predict([0]); P2 = predict([0, 1]) if args.views > 1 else P1; ev_s = time.perf_counter() - t
+        r1,r2 = evaluate(y[te], classes[P1.argmax(1)], labels=classes),evaluate(y[te], classes[P2.argmax(1)], labels=classes)
+        epochs.append(dict(epoch=ep + 1, train_loss=run/len(order), train_s=ep_s, eval_s=ev_s, micro_f1=r1['micro_f1'], macro_f1=r1['macro_f1'],
+                           micro_f1_flip_tta=r2['micro_f1'], macro_f1_flip_tta=r2['macro_f1']))
+        say(f'  epoch {ep + 1}: train loss {run/len(order):.3f}, {ep_s:.0f} s (+{ev_s:.0f} s scoring); fold {k} micro-F1 {r1["micro_f1"]:.3f} macro-F1 {r1["macro_f1"]:.3f}; '
+            f'with the mirror averaged {r2["micro_f1"]:.3f} / {r2["macro_f1"]:.3f}; load {os.getloadavg()[0]:.2f}')
+        if over:
+            say(f'  stopped after {ep + 1} epochs: over --max-train-s {args.max_train_s:.0f} s (the schedule was for {args.epochs})'); break
+
+    last = epochs[-1]; Pn = P2
+    r_net = evaluate(y[te], classes[Pn.argmax(1)], labels=classes)
+    say(f'\nfold {k}, {len(te)} test covers           micro-F1  macro-F1  least genre')
+    for n,r in (('kernel SVM (style features)', r_svm), (f'fine-tuned stages {args.cut}.. (epoch {last["epoch"]}, mirror TTA)', r_net)):
+        f1 = {g: r['per_class'][g]['f1'] for g in classes}
+        say(f'  {n:<44} {r["micro_f1"]:.3f}     {r["macro_f1"]:.3f}     {min(f1.values()):.3f} ({min(f1, key=f1.get)})')
+    say(f'  fine-tuned / SVM micro-F1: {r_net["micro_f1"]/r_svm["micro_f1"]:.2f}x')
+    say('  per genre F1 (SVM, fine-tuned): ' + ', '.join(f'{g} {r_svm["per_class"][g]["f1"]:.2f}/{r_net["per_class"][g]["f1"]:.2f}' for g in classes))
+    # what a plain average of the two would give (a hint only: a stack would fit its weights inside the training fold)
+    Pm = np.exp(0.5*np.log(np.clip(svm_P, 1e-6, 1)) + 0.5*np.log(np.clip(Pn, 1e-6, 1)))
+    r_mix = evaluate(y[te], classes[Pm.argmax(1)], labels=classes)
+    say(f'  geometric mean of the two (weight 0.5, not fitted): micro-F1 {r_mix["micro_f1"]:.3f}, macro-F1 {r_mix["macro_f1"]:.3f}')
+    return dict(te=te, svm_P=svm_P, Pn=Pn, svm=dict(micro_f1=r_svm['micro_f1'], macro_f1=r_svm['macro_f1'], per_class=r_svm['per_class'], fit_s=svm_s),
+                finetuned=dict(micro_f1=r_net['micro_f1'], macro_f1=r_net['macro_f1'], per_class=r_net['per_class'], epochs=epochs),
+                mean_of_two=dict(micro_f1=r_mix['micro_f1'], macro_f1=r_mix['macro_f1']))
+
+RUNS = {k: run_fold(k) for k in chosen}
+if len(chosen) > 1:  # pooled over the scored folds
+    rows = np.concatenate([RUNS[k]['te'] for k in chosen])
+    pool = lambda key: np.concatenate([RUNS[k][key] for k in chosen])
+    say(f'\npooled over folds {chosen} ({len(rows)} covers):  micro-F1  macro-F1')
+    Ps,Pf = pool('svm_P'),pool('Pn'); Pg = np.exp(0.5*np.log(np.clip(Ps, 1e-6, 1)) + 0.5*np.log(np.clip(Pf, 1e-6, 1)))
+    for n,P in (('kernel SVM', Ps), ('fine-tuned', Pf), ('geometric mean (not fitted)', Pg)):
+        r = evaluate(y[rows], classes[P.argmax(1)], labels=classes); say(f'  {n:<34} {r["micro_f1"]:.3f}     {r["macro_f1"]:.3f}')
+if args.proba_out:
+    P = np.full((len(y), nc), np.nan, np.float32)
+    for k in chosen: P[RUNS[k]['te']] = RUNS[k]['Pn']
+    with open(args.proba_out + '.tmp', 'wb') as fh: np.savez(fh, P=P, sha256=np.array(S.sha256), classes=np.array(classes, dtype=str), folds=np.array(chosen))
+    os.replace(args.proba_out + '.tmp', args.proba_out); say(f'test probabilities of folds {chosen} written to {args.proba_out}')
 load_after = os.getloadavg()
 say(f'\ntotal {time.perf_counter() - T0:.0f} s; load before {load_before[0]:.2f}, after {load_after[0]:.2f}')
 if args.json:
-    Path(args.json).write_text(json.dumps(dict(args=vars(args), n=len(y), n_test=len(te), classes=list(classes), shape=shape, activation_pass_s=pass_s,
-                                               svm=dict(micro_f1=r_svm['micro_f1'], macro_f1=r_svm['macro_f1'], per_class=r_svm['per_class'], fit_s=svm_s),
-                                               finetuned=dict(micro_f1=r_net['micro_f1'], macro_f1=r_net['macro_f1'], per_class=r_net['per_class'], epochs=epochs),
-                                               mean_of_two=dict(micro_f1=r_mix['micro_f1'], macro_f1=r_mix['macro_f1']),
+    Path(args.json).write_text(json.dumps(dict(args=vars(args), n=len(y), classes=list(classes), shape=shape, activation_pass_s=pass_s,
+                                               folds={k: {n: v for n,v in r.items() if n not in ('te', 'svm_P', 'Pn')} for k,r in RUNS.items()},
                                                load_before=load_before, load_after=load_after), indent=1, default=float))

@@ -30,11 +30,16 @@ the combiner's C chosen on inner folds), each swapped in or added: n-grams of ev
 and without offsets), a combiner with its own weights for covers with text, and gradient-boosted trees as the
 combiner. The gains are against the default stack's row.
 
+Round 4 (`--ft-proba FILE`): the fine-tuned last stages of `bench_partial_finetune.py` (its test probabilities on
+all five folds) as a stack member. Its inner out-of-fold predictions would cost four more trainings per fold, so
+this round is cross-fitted: the combiner of fold k is fitted on the outer out-of-fold rows of the other folds (its
+C chosen on them), for the stacks with and without the network alike, and the gain is between those two.
+
 Member results are cached in `default_cache_dir()/bench-screen/` (keyed by the covers, folds, member, its
 classes' code and its input features), so a rerun only recombines. Text features need the OCR cache of every cover (read with the
 library's `TextFeaturizer`); `--image-only` skips them.
 
-    flock /tmp/cpu.lock python benchmarks/bench_screen.py [LABELS_CSV] [--image-only] [--members [--members-only]] [--json FILE]
+    flock /tmp/cpu.lock python benchmarks/bench_screen.py [LABELS_CSV] [--image-only] [--members] [--ft-proba FILE] [--members-only] [--json FILE]
 """
 import argparse, hashlib, inspect, json, os, sys, time, warnings
 from pathlib import Path
@@ -49,7 +54,8 @@ p.add_argument('--json', help='also write every figure to this JSON file')
 p.add_argument('--text-npz', help='text features (array T) written by an earlier run of this script, instead of reading the covers now (the OCR cache of another OCR version)')
 p.add_argument('--old-key', help='also screen the SVM on style vectors of another embedding cache folder (e.g. the features of an earlier release)')
 p.add_argument('--members', action='store_true', help='round 3: new stack members beside the default stack (low-confidence OCR n-grams, a kernel SVM on the sentence embedding, the n-gram probe\'s C, Lite1 style features)')
-p.add_argument('--members-only', action='store_true', help='with --members: skip the rows of rounds 1 and 2 (their members are still loaded)')
+p.add_argument('--ft-proba', help="round 4: test probabilities of a fine-tuned network on all 5 folds (`bench_partial_finetune.py --folds 0,1,2,3,4 --proba-out FILE`), as a member of a cross-fitted stack")
+p.add_argument('--members-only', action='store_true', help='skip the rows of rounds 1 and 2 (their members are still loaded): only rounds 3 (--members) and 4 (--ft-proba)')
 args = p.parse_args()
 
 from covergenre.data import CoverSet
@@ -298,7 +304,7 @@ def nll(P, rows): return float(-np.log(np.clip(P[np.arange(len(rows)), yi[rows]]
 say(f'  svm log loss of the out-of-fold probabilities: library {nll(Pl, order):.3f}, temperature {nll(Pt, order):.3f} (uniform {np.log(nc):.3f})')
 
 say('\n--- image only (nested) ---')
-ROWS = not (args.members and args.members_only)
+ROWS = not args.members_only
 for n in (mk_svm if ROWS else ()):
     s = M[n]['s']
     decide(f'{n} (library probabilities), argmax', [M[n]], ['lib'], secs=s)
@@ -388,6 +394,35 @@ if args.members and not args.image_only:
     say(f'  covers with text (fragments >= {MIN_CONF}): {int(has_text.sum())} of {len(has_text)}')
     stack3g('R3 default, combiner gated on has-text', base, has_text)
     stack3g('R3 default, combiner = gradient-boosted trees', base, None, 'hgb')
+if args.ft_proba and not args.image_only:
+    say('\n--- round 4: a fine-tuned network as a stack member, cross-fitted ---')
+    from covergenre.classify.fusion import choose_meta_C
+    from covergenre.classify.probes import Logistic
+    with np.load(args.ft_proba) as z: Pft,sha_ft,cls_ft = z['P'].astype(np.float64),z['sha256'].tolist(),z['classes'].tolist()
+    if sha_ft != list(S.sha256) or cls_ft != list(classes): sys.exit(f'{args.ft_proba}: not these covers or genres')
+    if not np.isfinite(Pft).all(): sys.exit(f'{args.ft_proba}: not every fold was scored (run bench_partial_finetune.py with --folds 0,1,2,3,4)')
+    def oof(mem, kind) -> np.ndarray:
+        "Each cover's log-probabilities from its outer fold's member."
+        L = np.zeros((len(y), nc))
+        for k,(tr,te) in enumerate(folds): L[te] = logp_of(mem, kind, k, 'test')
+        return L
+    Lsvm,Ltext,Lng,Lft = oof(M['svm'], 'temp'),oof(M['text'], 'proba'),oof(M['ngram'], 'proba'),np.log(np.clip(Pft, 1e-6, 1))
+    def crossfit(name, Ls):
+        """The combiner fitted on the other folds' out-of-fold rows and scored on each fold (its C chosen on those rows,
+        as `StackFusion`'s meta_C='auto'). Second-order leak, the same for every row of this round: the members that
+        made the combiner's training rows were fitted on folds that include the scored one."""
+        F = np.hstack(Ls); pred = np.zeros(len(y), int); Cs = []
+        for k,(tr,te) in enumerate(folds):
+            C,_ = choose_meta_C(F[tr], y[tr], grouped_folds(y[tr], groups[tr], 4)); Cs.append(C)
+            pred[te] = Logistic.fit(F[tr], y[tr], C=C, max_iter=10000).predict_proba(F[te]).argmax(1)
+        report(name, pred, 0.0, f'meta C: {Cs}')
+    report('R4 fine-tuned stages alone, argmax', Lft.argmax(1), 0.0)
+    report('R4 svm[temp] alone, argmax', Lsvm.argmax(1), 0.0)
+    crossfit('R4 cross-fitted image: svm[temp]', [Lsvm])
+    crossfit('R4 cross-fitted image: svm[temp] + fine-tuned', [Lsvm, Lft])
+    crossfit('R4 cross-fitted: svm[temp]+text+ngram', [Lsvm, Ltext, Lng])
+    crossfit('R4 cross-fitted: svm[temp]+text+ngram + fine-tuned', [Lsvm, Ltext, Lng, Lft])
+
 load_after = os.getloadavg()
 say(f'\ntotal {time.perf_counter() - T0:.0f} s; load before {load_before[0]:.2f}, after {load_after[0]:.2f}')
 say('\nper-genre F1 of every variant: ' + ' '.join(f'{g[:7]:>7}' for g in classes))
@@ -400,7 +435,8 @@ BASE = {'image': 'svm (library probabilities), argmax', 'fusion': 'stack svm[lib
 if args.members and args.members_only: BASE['fusion'] = 'R3 default: svm[temp]+text+ngram'  # the default stack now
 say('\ngain over the baseline with a 90% interval (paired bootstrap over groups, 300 draws): micro | macro')
 for n,r in RES.items():
-    b = BASE['fusion' if '+text' in n or 'alone' in n or n.startswith('R3') else 'image']
+    b = (('R4 cross-fitted: svm[temp]+text+ngram' if '+text' in n else 'R4 cross-fitted image: svm[temp]') if n.startswith('R4')
+         else BASE['fusion' if '+text' in n or 'alone' in n or n.startswith('R3') else 'image'])
     if b not in RES or n == b: continue
     pa,pb = np.array(r['pred']),np.array(RES[b]['pred'])
     d = np.array([np.subtract(_f1s(pa, rows), _f1s(pb, rows)) for rows in draws])
