@@ -137,21 +137,25 @@ class ContentCache:
         try: f.rename(f.with_name('broken-' + f.name))
         except OSError: pass
 
+    def _read(self, files, want:set|None=None) -> tuple[dict, bool]:
+        "Values of `files` (only the keys in `want`, opening only the files that hold one; None: all), and whether one vanished (merged away by another process); unreadable ones are set aside."
+        res,gone = {},False
+        for f in files:
+            try:
+                if want is not None and not (self.keys_in(f) & want): continue
+                vals = self.fmt.read(f)
+            except FileNotFoundError: gone = True; continue
+            except Exception as e: self._set_aside(f, e); continue
+            res.update(vals if want is None else {k: v for k,v in vals.items() if k in want})
+        return res,gone
+
     def load(self, keys=None, # only the values of these keys (reading only the shards that hold one); None: every value
             ) -> dict:
         "Cached values by key; an unreadable shard is set aside as `broken-*` and the others load; a shard another process merged away meanwhile is skipped (its values are in the new one)."
         want = None if keys is None else set(keys)
         res,seen,listed = {},set(),self.shards
         while listed:
-            gone = False
-            for f in listed:
-                seen.add(f)
-                try:
-                    if want is not None and not (self.keys_in(f) & want): continue
-                    vals = self.fmt.read(f)
-                except FileNotFoundError: gone = True; continue
-                except Exception as e: self._set_aside(f, e); continue
-                res.update(vals if want is None else {k: v for k,v in vals.items() if k in want})
+            vals,gone = self._read(listed, want); res.update(vals); seen.update(listed)
             listed = [f for f in self.shards if f not in seen] if gone else []  # the shard that replaced the vanished ones
         return res
 
@@ -176,11 +180,7 @@ class ContentCache:
             except FileNotFoundError: pass
             except Exception as e: self._set_aside(f, e)
         while full := sorted(t for t,g in tiers.items() if len(g) >= m):
-            group,merged = tiers.pop(full[0]),{}
-            for f in group:
-                try: merged.update(self.fmt.read(f))
-                except FileNotFoundError: pass
-                except Exception as e: self._set_aside(f, e)
+            group = tiers.pop(full[0]); merged,_ = self._read(group)
             new = self.add(merged)
             if new is None: return  # the merged shard could not be written: keep the old ones
             for f in group: f.unlink(missing_ok=True)
